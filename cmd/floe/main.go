@@ -1,0 +1,134 @@
+// Command floe turns DynamoDB exports into Apache Iceberg tables.
+//
+// This file only parses flags and wires packages together; see the README
+// for usage and RATIONALE.md for the design.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/term"
+
+	"github.com/floe-io/floe/internal/objstore"
+	"github.com/floe-io/floe/internal/planner"
+	"github.com/floe-io/floe/internal/schema"
+)
+
+// globals are flags every command takes.
+type globals struct {
+	Config    kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path"`
+	LogFormat string          `help:"Log format: text or json." enum:"text,json" default:"text"`
+	LogLevel  string          `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
+
+	log *slog.Logger
+}
+
+// s3Flags configure access to s3:// locations.
+type s3Flags struct {
+	S3Endpoint  string `help:"S3 endpoint URL, for S3-compatible stores (MinIO, versitygw)." placeholder:"URL"`
+	S3Region    string `help:"S3 region (default: from the AWS configuration)."`
+	S3PathStyle bool   `help:"Use path-style S3 addressing (most S3-compatible stores need it)."`
+}
+
+func (f s3Flags) options() objstore.S3Options {
+	return objstore.S3Options{Endpoint: f.S3Endpoint, Region: f.S3Region, PathStyle: f.S3PathStyle}
+}
+
+// tableFlags say how a table is created when it does not exist yet.
+type tableFlags struct {
+	Key            []string `help:"The table key: partition key and optional sort key attribute (e.g. --key pk,sk). Full exports do not record it." placeholder:"PK[,SK]"`
+	Schema         string   `help:"Schema file (from 'floe schema detect', or {\"attr\": \"S\", ...}); skips detection." type:"existingfile" placeholder:"FILE"`
+	ColumnNames    string   `help:"Column names: as-is, or sanitize (lower-case, [a-z0-9_]; Glue/Athena-safe; the original name is kept in the column doc)." enum:"as-is,sanitize" default:"as-is"`
+	PartitionBy    []string `help:"Partition field: COLUMN or TRANSFORM(COLUMN), e.g. bucket(16,pk), truncate(4,sk), day(col). Repeatable." sep:"none" placeholder:"EXPR"`
+	FormatVersion  int      `help:"Iceberg format version of a new table: 2 or 3." enum:"2,3" default:"2"`
+	TargetFileSize int64    `help:"Target Parquet data file size in bytes." default:"134217728"`
+}
+
+func (f tableFlags) plan(table string, s3 s3Flags) (planner.Options, error) {
+	o := planner.Options{
+		Table: table, S3: s3.options(), Key: f.Key, ColumnNames: schema.ColumnNames(f.ColumnNames),
+		PartitionBy: f.PartitionBy, FormatVersion: f.FormatVersion, TargetFileSize: f.TargetFileSize,
+	}
+	if f.Schema != "" {
+		data, err := os.ReadFile(f.Schema)
+		if err != nil {
+			return o, fmt.Errorf("--schema: %w", err)
+		}
+		o.Schema = data
+	}
+	return o, nil
+}
+
+type cli struct {
+	globals
+
+	Run         runCmd         `cmd:"" help:"Load exports into an Iceberg table, all in one process (embedded NATS, SQLite catalog, local warehouse)."`
+	Schema      schemaCmd      `cmd:"" help:"Work with table schemas."`
+	Table       tableCmd       `cmd:"" help:"Inspect tables."`
+	Gen         genCmd         `cmd:"" help:"Generate a sample DynamoDB export (full and incremental) with its expected table state."`
+	Submit      submitCmd      `cmd:"" help:"Plan exports and hand them to a table's committer over NATS."`
+	Transformer transformerCmd `cmd:"" help:"Run a transformer: read export files, publish Arrow batches (stateless; scale out)."`
+	Committer   committerCmd   `cmd:"" help:"Run a table's committer: write Parquet and commit Iceberg snapshots."`
+}
+
+type schemaCmd struct {
+	Detect detectCmd `cmd:"" help:"Infer the schema of a full export; report type conflicts; write a schema file."`
+}
+
+type tableCmd struct {
+	Info infoCmd `cmd:"" help:"Show a table's metadata location, schema, partitioning and snapshots with their floe markers."`
+}
+
+func main() {
+	var c cli
+	parser := kong.Must(&c,
+		kong.Name("floe"),
+		kong.Description("floe turns DynamoDB exports (full and incremental, local or s3://) into Apache Iceberg tables, exactly once.\n\nEvery flag can also be set with a FLOE_* environment variable (e.g. FLOE_WAREHOUSE) or in the --config file."),
+		kong.DefaultEnvars("FLOE"),
+		kong.Configuration(kong.JSON),
+		kong.UsageOnError(),
+	)
+	kctx, err := parser.Parse(os.Args[1:])
+	parser.FatalIfErrorf(err)
+	c.log = newLogger(c.LogFormat, c.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(&c.globals); err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "floe: interrupted; unfinished work resumes on the next run")
+			os.Exit(130)
+		}
+		fmt.Fprintf(os.Stderr, "floe %s: %v\n", kctx.Command(), err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(format, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// isTerminal reports whether stderr is a terminal, where a progress bar
+// belongs; elsewhere progress goes to the logs.
+func isTerminal() bool { return term.IsTerminal(int(os.Stderr.Fd())) }
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,415 @@
+package committer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/codec"
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/floe-io/floe/internal/natsbus"
+)
+
+// defaultChunkBytes is how much compressed batch data goes into one chunk
+// (one round of data files) when the table sets no target file size.
+const defaultChunkBytes = 128 << 20
+
+// A chunk is a run of batches written into one set of data files (one per
+// partition, rolled at the target size) by iceberg-go's writer running in
+// its own goroutine. Its messages are acked once its files are listed in
+// the pending state.
+type chunk struct {
+	in      chan arrow.RecordBatch
+	done    chan struct{}
+	cancel  context.CancelFunc
+	files   []iceberg.DataFile
+	err     error
+	msgs    []jetstream.Msg
+	batches [][2]int // file, batch
+	bytes   int64
+	rows    int64
+	rescued int64
+	maxSeq  uint64
+}
+
+func (ch *chunk) has(file, batch int) bool {
+	for _, b := range ch.batches {
+		if b == [2]int{file, batch} {
+			return true
+		}
+	}
+	return false
+}
+
+func newWriteID() string { return uuid.NewString() }
+
+func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, msg jetstream.Msg) error {
+	if c.cur.Phase != phaseLoad {
+		return msg.Ack() // from an earlier, superseded load of this attempt
+	}
+	h := msg.Headers()
+	b, ok := natsbus.IntHeader(h, natsbus.HdrBatch)
+	batch := int(b)
+	if !ok || fs.isDone(batch) || (c.chunk != nil && c.chunk.has(file, batch)) {
+		return msg.Ack()
+	}
+	if final, ok := natsbus.IntHeader(h, natsbus.HdrFinal); ok {
+		fs.Batches, fs.Items = batch+1, final
+	}
+	rec, err := decodeBatch(msg.Data())
+	if err != nil {
+		return c.fail(ctx, fmt.Errorf("batch %d of file %d is not a valid Arrow IPC stream: %w", batch, file, err), msg)
+	}
+	if c.chunk == nil {
+		if err := c.startChunk(ctx, rec); err != nil {
+			if rec != nil {
+				rec.Release()
+			}
+			return err
+		}
+	}
+	ch := c.chunk
+	if rec != nil && rec.NumRows() > 0 {
+		ch.rows += rec.NumRows()
+		select {
+		case ch.in <- rec:
+		case <-ch.done:
+			rec.Release()
+			return fmt.Errorf("writing data files: %w", ch.err)
+		}
+		c.Stats.Rows.Add(rec.NumRows())
+	} else if rec != nil {
+		rec.Release()
+	}
+	md, err := msg.Metadata()
+	if err == nil {
+		ch.maxSeq = max(ch.maxSeq, md.Sequence.Stream)
+	}
+	ch.msgs = append(ch.msgs, msg)
+	ch.batches = append(ch.batches, [2]int{file, batch})
+	ch.bytes += int64(len(msg.Data()))
+	if n, ok := natsbus.IntHeader(h, natsbus.HdrRescued); ok {
+		ch.rescued += n
+	}
+	return nil
+}
+
+func decodeBatch(data []byte) (arrow.RecordBatch, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(memory.DefaultAllocator))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	if !r.Next() {
+		return nil, r.Err()
+	}
+	rec := r.RecordBatch()
+	rec.Retain()
+	return rec, nil
+}
+
+func (c *Committer) startChunk(ctx context.Context, first arrow.RecordBatch) error {
+	id, err := uuid.Parse(c.cur.Inflight)
+	if err != nil {
+		return fmt.Errorf("pending state write id %q: %w", c.cur.Inflight, err)
+	}
+	if first == nil {
+		// An empty file's final batch: nothing to write, but the batch
+		// must still be made durable with the next chunk.
+		c.chunk = &chunk{done: make(chan struct{})}
+		close(c.chunk.done)
+		return nil
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	ch := &chunk{in: make(chan arrow.RecordBatch, 4), done: make(chan struct{}), cancel: cancel}
+	c.chunk = ch
+	records := func(yield func(arrow.RecordBatch, error) bool) {
+		for rec := range ch.in {
+			if !yield(rec, nil) {
+				return
+			}
+		}
+	}
+	go func() {
+		defer close(ch.done)
+		for df, err := range table.WriteRecords(wctx, c.tbl, first.Schema(), iter.Seq2[arrow.RecordBatch, error](records),
+			table.WithWriteUUID(id),
+			table.WithRecordBatchBufferSize(4),
+			table.WithParquetRowGroupLimit(128*1024),
+			table.WithMaxWriteWorkers(1),
+		) {
+			if err != nil {
+				ch.err = err
+				// Drain so the committer never blocks sending.
+				for rec := range ch.in {
+					rec.Release()
+				}
+				return
+			}
+			ch.files = append(ch.files, df)
+		}
+	}()
+	return nil
+}
+
+// chunkBytes is the chunk size at which data files are closed and made
+// durable.
+func (c *Committer) chunkBytes() int64 {
+	if v, err := strconv.ParseInt(c.tbl.Properties()[table.WriteTargetFileSizeBytesKey], 10, 64); err == nil && v > 0 {
+		return v
+	}
+	return defaultChunkBytes
+}
+
+// progress flushes a full chunk and commits a complete export.
+func (c *Committer) progress(ctx context.Context) error {
+	if c.cur == nil || c.cur.Phase != phaseLoad {
+		return nil
+	}
+	if c.chunk != nil && c.chunk.bytes >= c.chunkBytes() {
+		if err := c.flushChunk(ctx); err != nil {
+			return err
+		}
+	}
+	if !c.exportComplete() {
+		return nil
+	}
+	if err := c.flushChunk(ctx); err != nil {
+		return err
+	}
+	return c.commit(ctx)
+}
+
+func (c *Committer) exportComplete() bool {
+	inChunk := map[int]int{}
+	if c.chunk != nil {
+		for _, b := range c.chunk.batches {
+			inChunk[b[0]]++
+		}
+	}
+	for i, fs := range c.cur.Files {
+		if fs.Batches < 0 || len(fs.Done)+inChunk[i] != fs.Batches {
+			return false
+		}
+	}
+	return true
+}
+
+// flushChunk closes the chunk's data files, records them in the pending
+// state, and only then acks the chunk's messages.
+func (c *Committer) flushChunk(ctx context.Context) error {
+	ch := c.chunk
+	if ch == nil {
+		return nil
+	}
+	if ch.in != nil {
+		close(ch.in)
+	}
+	<-ch.done
+	c.chunk = nil
+	if ch.err != nil {
+		return fmt.Errorf("writing data files for export %s: %w", c.cur.Plan.ExportID, ch.err)
+	}
+	p := c.cur
+	meta := c.tbl.Metadata()
+	for _, df := range ch.files {
+		enc, err := codec.EncodeDataFile(df, c.tbl.Spec(), c.tbl.Schema(), meta.Version())
+		if err != nil {
+			return fmt.Errorf("encoding data file %s: %w", df.FilePath(), err)
+		}
+		p.DataFiles = append(p.DataFiles, enc)
+	}
+	for _, b := range ch.batches {
+		p.Files[b[0]].markDone(b[1])
+	}
+	p.Rows += ch.rows
+	p.Rescued += ch.rescued
+	p.MaxSeq = max(p.MaxSeq, ch.maxSeq)
+	p.Inflight = newWriteID()
+	if err := c.state.save(ctx, p); err != nil {
+		return err
+	}
+	for _, m := range ch.msgs {
+		_ = m.Ack()
+	}
+	c.Stats.DataFiles.Add(int64(len(ch.files)))
+	c.log.Debug("chunk durable", "dataFiles", len(ch.files), "rows", ch.rows, "batches", len(ch.batches))
+	return nil
+}
+
+func (c *Committer) dataFiles(p *pending) ([]iceberg.DataFile, error) {
+	out := make([]iceberg.DataFile, 0, len(p.DataFiles))
+	meta := c.tbl.Metadata()
+	for _, enc := range p.DataFiles {
+		df, err := codec.DecodeDataFile(enc, c.tbl.Spec(), c.tbl.Schema(), meta.Version())
+		if err != nil {
+			return nil, fmt.Errorf("decoding a pending data file: %w", err)
+		}
+		out = append(out, df)
+	}
+	return out, nil
+}
+
+// commit adds every data file of the export in one snapshot carrying the
+// marker. A failed or ambiguous commit is resolved by reloading the table
+// and looking for the marker: it is never applied twice.
+func (c *Committer) commit(ctx context.Context) error {
+	p := c.cur
+	dfs, err := c.dataFiles(p)
+	if err != nil {
+		return err
+	}
+	var items int64
+	for _, fs := range p.Files {
+		items += fs.Items
+	}
+	if items != p.Rows {
+		return c.fail(ctx, fmt.Errorf("export %s: transformers reported %d items but %d rows were written; refusing to commit", p.Plan.ExportID, items, p.Rows), nil)
+	}
+	props := iceberg.Properties(markerProps(p, c.streamID, newWriteID()))
+	var lastErr error
+	for attempt := 1; attempt <= 5; attempt++ {
+		tx := c.tbl.NewTransaction()
+		if len(dfs) == 0 {
+			err = tx.AddFiles(ctx, nil, props, false)
+		} else {
+			err = tx.AddDataFiles(ctx, dfs, props)
+		}
+		var tbl *table.Table
+		if err == nil {
+			tbl, err = tx.Commit(ctx)
+		}
+		if err == nil {
+			c.tbl = tbl
+			lastErr = nil
+			break
+		}
+		lastErr = err
+		c.log.Warn("commit failed; checking whether it landed", "attempt", attempt, "err", err)
+		if reloaded, lerr := c.loadTable(ctx); lerr == nil && reloaded != nil {
+			c.tbl = reloaded
+			if isApplied(reloaded, p.Plan.ExportID) {
+				lastErr = nil
+				break
+			}
+		}
+		time.Sleep(time.Duration(attempt) * time.Second)
+	}
+	if lastErr != nil {
+		return fmt.Errorf("committing export %s to %s failed 5 times (the data files stay listed in the pending state; restart floe to retry): %w", p.Plan.ExportID, c.table, lastErr)
+	}
+	var snapID int64
+	if s := c.tbl.CurrentSnapshot(); s != nil {
+		snapID = s.SnapshotID
+	}
+	if err := c.state.clear(ctx); err != nil {
+		return err
+	}
+	c.Stats.Commits.Add(1)
+	c.log.Info("export committed", "export", p.Plan.ExportID, "snapshot", snapID, "rows", p.Rows, "dataFiles", len(dfs))
+	c.event(natsbus.Event{Status: natsbus.StatusCommitted, SnapshotID: snapID, Items: p.Rows, Rescued: p.Rescued, DataFiles: len(dfs)})
+	c.cur, c.sch = nil, nil
+	return c.nextPlan(ctx)
+}
+
+// abortChunk stops an unfinished chunk; its files become orphans, removed
+// through the Inflight id by deleteFiles or on the next start.
+func (c *Committer) abortChunk() {
+	ch := c.chunk
+	if ch == nil {
+		return
+	}
+	c.chunk = nil
+	if ch.cancel != nil {
+		ch.cancel()
+	}
+	if ch.in != nil {
+		close(ch.in)
+	}
+	<-ch.done
+}
+
+// deleteFiles removes every data file written for an export that will not
+// be committed.
+func (c *Committer) deleteFiles(ctx context.Context, p *pending) {
+	if c.tbl == nil || p.Phase != phaseLoad {
+		return
+	}
+	fsys, err := c.tbl.FS(ctx)
+	if err != nil {
+		c.log.Warn("cannot remove data files of the failed export", "err", err)
+		return
+	}
+	if dfs, err := c.dataFiles(p); err == nil {
+		for _, df := range dfs {
+			if err := fsys.Remove(df.FilePath()); err != nil {
+				c.log.Warn("removing data file", "path", df.FilePath(), "err", err)
+			}
+		}
+	}
+	if err := c.removeOrphans(ctx, p); err != nil {
+		c.log.Warn("removing orphan data files", "err", err)
+	}
+}
+
+// removeOrphans deletes data files of the in-flight chunk that a crash
+// left behind: they carry the chunk's write id but are not listed.
+func (c *Committer) removeOrphans(ctx context.Context, p *pending) error {
+	if p.Inflight == "" {
+		return nil
+	}
+	root, ok := localPath(c.tbl.Location())
+	if !ok {
+		c.log.Warn("orphan cleanup is only implemented for local warehouses; leftover files are harmless and `floe maintain` will remove them", "location", c.tbl.Location())
+		return nil
+	}
+	listed := map[string]bool{}
+	if dfs, err := c.dataFiles(p); err == nil {
+		for _, df := range dfs {
+			if lp, ok := localPath(df.FilePath()); ok {
+				listed[lp] = true
+			}
+		}
+	}
+	return filepath.WalkDir(filepath.Join(root, "data"), func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.Contains(d.Name(), p.Inflight) && !listed[path] {
+			c.log.Info("removing orphan data file of an interrupted write", "path", path)
+			return os.Remove(path)
+		}
+		return nil
+	})
+}
+
+func localPath(loc string) (string, bool) {
+	switch {
+	case strings.HasPrefix(loc, "file://"):
+		return filepath.Clean(strings.TrimPrefix(loc, "file://")), true
+	case strings.HasPrefix(loc, "/"):
+		return filepath.Clean(loc), true
+	}
+	return "", false
+}

@@ -1,0 +1,489 @@
+// Package committer is the only writer of a floe table. It consumes a
+// table's plans and batches from NATS, writes Parquet data files through
+// iceberg-go, and commits one Iceberg snapshot per export, carrying a
+// marker (floe.export-id, ...) in the snapshot summary.
+//
+// Exactly once rests on three rules:
+//   - a message is acked only once what it carried is durable: committed,
+//     or in a data file listed in the durable pending state;
+//   - on start, the committer reloads the table, walks the snapshot
+//     ancestry, and skips every export already there;
+//   - every message id is deterministic, and the pending state records
+//     which batches are durable, so a redelivered or republished batch is
+//     recognised and dropped.
+//
+// See RATIONALE.md for why the committer, not the submitter, turns plans
+// into tasks.
+package committer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/floe-io/floe/internal/natsbus"
+	"github.com/floe-io/floe/internal/schema"
+)
+
+// Stats counts a committer's work. Fields are updated atomically.
+type Stats struct {
+	Rows      atomic.Int64 // rows written to data files
+	DataFiles atomic.Int64
+	Commits   atomic.Int64
+}
+
+// Options configure a Committer.
+type Options struct {
+	Log *slog.Logger
+	// OnEvent, if set, is called with every event the committer publishes.
+	OnEvent func(natsbus.Event)
+}
+
+// Committer applies the exports of one table.
+type Committer struct {
+	table string
+	ident table.Identifier
+	cat   catalog.Catalog
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	log   *slog.Logger
+	onEv  func(natsbus.Event)
+	state stateStore
+
+	// Stats is updated as data is written and committed.
+	Stats Stats
+
+	tbl      *table.Table
+	cur      *pending
+	sch      *schema.Schema
+	detected map[int]*detectResult
+	chunk    *chunk
+	held     []jetstream.Msg // acked once the current export ends
+	queued   []jetstream.Msg // plans waiting for the current export
+	streamID string
+}
+
+type detectResult struct {
+	stats schema.Stats
+	items int64
+}
+
+// New returns a committer for table (NS.NAME) in cat.
+func New(nc *nats.Conn, cat catalog.Catalog, tableName string, o Options) (*Committer, error) {
+	if err := natsbus.ValidateTable(tableName); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Committer{
+		table: tableName, ident: catalog.ToIdentifier(tableName), cat: cat, nc: nc, js: js,
+		log: o.Log.With("table", tableName), onEv: o.OnEvent,
+	}, nil
+}
+
+// Run applies exports until ctx is done or an error that needs a human
+// (a lost state bucket, a catalog that keeps refusing commits) occurs.
+func (c *Committer) Run(ctx context.Context) error {
+	cons, err := c.start(ctx)
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			c.log.Warn("fetching batches", "err", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		for msg := range batch.Messages() {
+			if err := c.handle(ctx, msg); err != nil {
+				c.abortChunk()
+				return err
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			c.log.Debug("fetch ended", "err", err)
+		}
+		if err := c.progress(ctx); err != nil {
+			c.abortChunk()
+			return err
+		}
+	}
+	c.abortChunk()
+	return nil
+}
+
+// start recovers and (re)creates the durable consumer. Recreating it makes
+// the server deliver every unacked message again at once, instead of after
+// the ack wait: whatever a crashed committer held un-acked is replayed now.
+func (c *Committer) start(ctx context.Context) (jetstream.Consumer, error) {
+	kv, err := c.js.KeyValue(ctx, natsbus.StateBucket)
+	if err != nil {
+		return nil, fmt.Errorf("state bucket %s: %w (was the NATS store lost? floe creates it on start)", natsbus.StateBucket, err)
+	}
+	c.state = stateStore{kv: kv, key: natsbus.StateKey(c.table)}
+	stream, err := c.js.Stream(ctx, natsbus.BatchesStream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", natsbus.BatchesStream, err)
+	}
+	c.streamID = stream.CachedInfo().Created.UTC().Format(time.RFC3339Nano)
+	if err := c.recover(ctx); err != nil {
+		return nil, err
+	}
+	name := natsbus.CommitterConsumer(c.table)
+	if err := c.js.DeleteConsumer(ctx, natsbus.BatchesStream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("resetting consumer %s: %w", name, err)
+	}
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, natsbus.BatchesStream, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: natsbus.BatchSubject(c.table),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		// Messages wait un-acked for a whole chunk; redelivery to a live
+		// committer is never needed because it never drops one.
+		AckWait:       time.Hour,
+		MaxAckPending: 100_000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
+	}
+	return cons, nil
+}
+
+// recover reconciles the durable pending state with the table.
+func (c *Committer) recover(ctx context.Context) error {
+	tbl, err := c.loadTable(ctx)
+	if err != nil {
+		return err
+	}
+	c.tbl = tbl
+	p, err := c.state.load(ctx)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return nil
+	}
+	log := c.log.With("export", p.Plan.ExportID)
+	if isApplied(tbl, p.Plan.ExportID) {
+		// The commit landed; the crash came before the state was cleared.
+		log.Info("export was committed before a restart; clearing its pending state")
+		return c.state.clear(ctx)
+	}
+	c.cur = p
+	if p.Phase == phaseLoad {
+		if c.sch, err = schema.Parse(p.Schema, nil); err != nil {
+			return fmt.Errorf("pending state schema: %w", err)
+		}
+		if tbl == nil {
+			return fmt.Errorf("pending state for export %s is in its load phase but table %s is gone: drop the state key %s in bucket %s and rerun", p.Plan.ExportID, c.table, c.state.key, natsbus.StateBucket)
+		}
+		if err := c.removeOrphans(ctx, p); err != nil {
+			return err
+		}
+	}
+	c.detected = map[int]*detectResult{}
+	log.Info("resuming export", "phase", p.Phase, "dataFiles", len(p.DataFiles), "rows", p.Rows)
+	return c.publishTasks(ctx)
+}
+
+func (c *Committer) event(e natsbus.Event) {
+	e.Table = c.table
+	if c.cur != nil && e.ExportID == "" {
+		e.ExportID, e.Attempt = c.cur.Plan.ExportID, c.cur.Plan.Attempt
+	}
+	if data, err := json.Marshal(e); err == nil {
+		_ = c.nc.Publish(natsbus.EventSubject(c.table), data)
+	}
+	if c.onEv != nil {
+		c.onEv(e)
+	}
+}
+
+func (c *Committer) handle(ctx context.Context, msg jetstream.Msg) error {
+	h := msg.Headers()
+	kind := h.Get(natsbus.HdrKind)
+	if kind == natsbus.KindPlan {
+		return c.handlePlan(ctx, msg)
+	}
+	exportID, attempt := h.Get(natsbus.HdrExport), h.Get(natsbus.HdrAttempt)
+	if c.cur == nil || exportID != c.cur.Plan.ExportID || attempt != c.cur.Plan.Attempt {
+		// Left over from a committed, failed or superseded attempt.
+		c.log.Debug("dropping stale message", "kind", kind, "export", exportID, "attempt", attempt)
+		return msg.Ack()
+	}
+	file, ok := natsbus.IntHeader(h, natsbus.HdrFile)
+	fs := c.cur.Files[int(file)]
+	if !ok || fs == nil {
+		c.log.Warn("dropping message for an unknown file", "kind", kind, "file", h.Get(natsbus.HdrFile))
+		return msg.Ack()
+	}
+	switch kind {
+	case natsbus.KindError:
+		return c.fail(ctx, fmt.Errorf("%s", msg.Data()), msg)
+	case natsbus.KindDetect:
+		return c.handleDetect(ctx, int(file), msg)
+	case natsbus.KindBatch:
+		return c.handleBatch(ctx, int(file), fs, msg)
+	}
+	c.log.Warn("dropping message of unknown kind", "kind", kind)
+	return msg.Ack()
+}
+
+func (c *Committer) handlePlan(ctx context.Context, msg jetstream.Msg) error {
+	var plan natsbus.Plan
+	if err := json.Unmarshal(msg.Data(), &plan); err != nil {
+		c.log.Error("dropping malformed plan", "err", err)
+		return msg.Term()
+	}
+	if c.cur != nil {
+		if plan.ExportID == c.cur.Plan.ExportID && plan.Attempt == c.cur.Plan.Attempt {
+			return msg.Ack() // a replay of the plan being applied
+		}
+		c.queued = append(c.queued, msg)
+		return nil
+	}
+	return c.begin(ctx, &plan, msg)
+}
+
+// begin starts applying an export, or says why it will not.
+func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream.Msg) error {
+	log := c.log.With("export", plan.ExportID)
+	if isApplied(c.tbl, plan.ExportID) {
+		log.Info("export already applied; skipping")
+		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusSkipped, Message: "already applied"})
+		return msg.Ack()
+	}
+	if err := c.check(plan); err != nil {
+		log.Error("refusing export", "err", err)
+		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusFailed, Error: err.Error()})
+		return msg.Ack()
+	}
+	p := &pending{Plan: *plan, Files: make(map[int]*fileState, len(plan.Files))}
+	for _, f := range plan.Files {
+		p.Files[f.Index] = &fileState{Batches: -1}
+	}
+	c.detected = map[int]*detectResult{}
+	var err error
+	switch {
+	case c.tbl != nil:
+		c.sch, err = tableSchema(c.tbl)
+	case len(plan.Schema) > 0:
+		c.sch, err = schema.Parse(plan.Schema, plan.Key)
+		if err == nil {
+			schema.AssignColumns(c.sch.Fields, schema.ColumnNames(plan.ColumnNames))
+		}
+	}
+	if err != nil {
+		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusFailed, Error: err.Error()})
+		return msg.Ack()
+	}
+	c.cur = p
+	if c.sch == nil {
+		p.Phase = phaseDetect
+		c.event(natsbus.Event{Status: natsbus.StatusDetecting})
+	} else if err := c.enterLoad(ctx); err != nil {
+		c.cur = nil
+		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusFailed, Error: err.Error()})
+		return msg.Ack()
+	}
+	if err := c.state.save(ctx, p); err != nil {
+		return err
+	}
+	if err := msg.Ack(); err != nil {
+		return err
+	}
+	log.Info("applying export", "phase", p.Phase, "files", len(plan.Files), "items", plan.ItemCount)
+	return c.publishTasks(ctx)
+}
+
+// check refuses exports this table cannot take.
+func (c *Committer) check(plan *natsbus.Plan) error {
+	if plan.ExportType == "INCREMENTAL_EXPORT" {
+		return fmt.Errorf("export %s is an incremental export; this version of floe loads full exports only (incremental merges are not implemented yet)", plan.ExportID)
+	}
+	if c.tbl == nil {
+		return nil
+	}
+	if arn := c.tbl.Properties()[PropTableArn]; arn != "" && plan.TableArn != "" && arn != plan.TableArn {
+		return fmt.Errorf("export %s is of DynamoDB table %s but %s holds %s: use another --table", plan.ExportID, plan.TableArn, c.table, arn)
+	}
+	if applied := Applied(c.tbl); len(applied) > 0 {
+		return fmt.Errorf("table %s already holds export %s; a full export loads an empty table: choose a new --table, or drop %s first", c.table, applied[0][MarkerExportID], c.table)
+	}
+	return nil
+}
+
+// enterLoad makes sure the table exists with the schema decided, and moves
+// the current export to its load phase.
+func (c *Committer) enterLoad(ctx context.Context) error {
+	if c.tbl == nil {
+		tbl, err := c.createTable(ctx, c.sch, &planOpts{
+			partitionBy: c.cur.Plan.PartitionBy, formatVersion: max(c.cur.Plan.FormatVersion, 2),
+			targetFileSize: c.cur.Plan.TargetFileSize, tableArn: c.cur.Plan.TableArn,
+		})
+		if err != nil {
+			return err
+		}
+		c.tbl = tbl
+	}
+	sj, err := json.Marshal(c.sch)
+	if err != nil {
+		return err
+	}
+	c.cur.Phase, c.cur.Schema = phaseLoad, sj
+	c.cur.Inflight = newWriteID()
+	c.event(natsbus.Event{Status: natsbus.StatusLoading})
+	return nil
+}
+
+// publishTasks publishes a task for every file not yet complete. Task ids
+// are deterministic, so tasks already queued are not queued twice.
+func (c *Committer) publishTasks(ctx context.Context) error {
+	p := c.cur
+	kind := natsbus.TaskDetect
+	var sj, tj []byte
+	if p.Phase == phaseLoad {
+		kind = natsbus.TaskLoad
+		sj = p.Schema
+		var err error
+		if tj, err = json.Marshal(c.tbl.Schema()); err != nil {
+			return err
+		}
+	}
+	for _, f := range p.Plan.Files {
+		if fs := p.Files[f.Index]; fs.complete() || c.detected[f.Index] != nil {
+			continue
+		}
+		t := natsbus.Task{
+			Kind: kind, Table: c.table, ExportID: p.Plan.ExportID, Attempt: p.Plan.Attempt,
+			Source: p.Plan.Source, Format: p.Plan.Format, File: f, Key: p.Plan.Key,
+			Schema: sj, TableSchema: tj,
+		}
+		if t.Key == nil && c.sch != nil {
+			t.Key = c.sch.Key
+		}
+		data, err := json.Marshal(&t)
+		if err != nil {
+			return err
+		}
+		m := nats.NewMsg(natsbus.TaskSubject(c.table))
+		m.Header.Set(jetstream.MsgIDHeader, natsbus.TaskMsgID(&t))
+		m.Data = data
+		if _, err := c.js.PublishMsg(ctx, m); err != nil {
+			return fmt.Errorf("publishing task for %s: %w", f.Key, err)
+		}
+	}
+	return nil
+}
+
+func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Msg) error {
+	if c.cur.Phase != phaseDetect || c.detected[file] != nil {
+		return msg.Ack()
+	}
+	var r detectResult
+	if err := json.Unmarshal(msg.Data(), &r.stats); err != nil {
+		return c.fail(ctx, fmt.Errorf("schema statistics of file %d are malformed: %w", file, err), msg)
+	}
+	r.items, _ = natsbus.IntHeader(msg.Headers(), natsbus.HdrFinal)
+	c.detected[file] = &r
+	c.held = append(c.held, msg)
+	if len(c.detected) < len(c.cur.Plan.Files) {
+		return nil
+	}
+	// Merge in file order so column order does not depend on timing.
+	root := &schema.Stats{}
+	for _, f := range c.cur.Plan.Files {
+		root.Merge(&c.detected[f.Index].stats)
+	}
+	s, conflicts, err := schema.Decide(root, c.cur.Plan.Key, schema.ColumnNames(c.cur.Plan.ColumnNames))
+	if err != nil {
+		return c.fail(ctx, err, nil)
+	}
+	schema.SortConflicts(conflicts)
+	for _, cf := range conflicts {
+		c.log.Warn("type conflict", "detail", cf.String())
+	}
+	c.sch = s
+	c.detected = map[int]*detectResult{}
+	if err := c.enterLoad(ctx); err != nil {
+		return c.fail(ctx, err, nil)
+	}
+	if err := c.state.save(ctx, c.cur); err != nil {
+		return err
+	}
+	c.ackHeld()
+	c.log.Info("schema detected", "columns", len(s.Fields), "conflicts", len(conflicts))
+	return c.publishTasks(ctx)
+}
+
+func (c *Committer) ackHeld() {
+	for _, m := range c.held {
+		_ = m.Ack()
+	}
+	c.held = c.held[:0]
+}
+
+// fail abandons the current export: nothing of it is committed, the data
+// files written for it are deleted, and every message of it is acked.
+func (c *Committer) fail(ctx context.Context, cause error, msg jetstream.Msg) error {
+	p := c.cur
+	c.log.Error("export failed; nothing of it was committed", "export", p.Plan.ExportID, "err", cause)
+	c.abortChunk()
+	c.deleteFiles(ctx, p)
+	if err := c.state.clear(ctx); err != nil {
+		return err
+	}
+	c.ackHeld()
+	if msg != nil {
+		_ = msg.Ack()
+	}
+	c.event(natsbus.Event{Status: natsbus.StatusFailed, Error: cause.Error()})
+	c.cur, c.sch = nil, nil
+	return c.nextPlan(ctx)
+}
+
+// nextPlan starts the oldest plan that waited for the current export.
+func (c *Committer) nextPlan(ctx context.Context) error {
+	for c.cur == nil && len(c.queued) > 0 {
+		msg := c.queued[0]
+		c.queued = slices.Delete(c.queued, 0, 1)
+		if err := c.handlePlan(ctx, msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func markerProps(p *pending, streamID, commitID string) map[string]string {
+	return map[string]string{
+		MarkerExportID:   p.Plan.ExportID,
+		MarkerAttempt:    p.Plan.Attempt,
+		MarkerExportType: p.Plan.ExportType,
+		MarkerExportTime: p.Plan.ExportTime.UTC().Format(time.RFC3339Nano),
+		MarkerStreamSeq:  strconv.FormatUint(p.MaxSeq, 10),
+		MarkerStreamID:   streamID,
+		MarkerCommitID:   commitID,
+		MarkerItems:      strconv.FormatInt(p.Rows, 10),
+		MarkerRescued:    strconv.FormatInt(p.Rescued, 10),
+	}
+}

@@ -1,0 +1,140 @@
+package natsbus
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Message headers. Nats-Msg-Id makes every publish idempotent.
+const (
+	HdrKind    = "Floe-Kind"
+	HdrExport  = "Floe-Export"
+	HdrAttempt = "Floe-Attempt"
+	HdrFile    = "Floe-File"
+	HdrBatch   = "Floe-Batch"
+	HdrFinal   = "Floe-Final" // on a file's last batch: the file's item count
+	HdrRows    = "Floe-Rows"
+	HdrRescued = "Floe-Rescued" // attributes of the batch that went to _rescued
+)
+
+// Kinds of messages on a table's batch subject.
+const (
+	KindPlan   = "plan"   // an export to apply (Plan)
+	KindDetect = "detect" // a file's schema statistics (schema.Stats JSON)
+	KindBatch  = "batch"  // an Arrow IPC stream with one record batch
+	KindError  = "error"  // a file that cannot be processed (text)
+)
+
+// Kinds of tasks.
+const (
+	TaskDetect = "detect"
+	TaskLoad   = "load"
+)
+
+// File is one export data file.
+type File struct {
+	Index     int    `json:"index"`
+	Key       string `json:"key"`
+	ItemCount int64  `json:"itemCount"`
+	MD5       string `json:"md5"`
+}
+
+// Plan asks a table's committer to apply one export. It is published by
+// floe submit / floe run; the committer turns it into tasks when the table
+// is ready for it, so exports are applied one at a time and in order.
+type Plan struct {
+	// Attempt is unique per submission: a resubmitted export (after a
+	// fix) must not be swallowed by the duplicate window of an earlier one.
+	Attempt string `json:"attempt"`
+	Table   string `json:"table"`
+	// Source is the object store URI the file keys are relative to.
+	Source     string    `json:"source"`
+	ExportID   string    `json:"exportId"`
+	ExportDir  string    `json:"exportDir"`
+	ExportArn  string    `json:"exportArn"`
+	TableArn   string    `json:"tableArn"`
+	ExportType string    `json:"exportType"`
+	ExportTime time.Time `json:"exportTime"`
+	Format     string    `json:"format"` // DYNAMODB_JSON or ION
+	ItemCount  int64     `json:"itemCount"`
+	Files      []File    `json:"files"`
+
+	// Table creation and schema choices, used when the table does not exist.
+	Key           []string        `json:"key,omitempty"`
+	Schema        json.RawMessage `json:"schema,omitempty"`
+	ColumnNames   string          `json:"columnNames,omitempty"`
+	PartitionBy   []string        `json:"partitionBy,omitempty"`
+	FormatVersion int             `json:"formatVersion,omitempty"`
+	// TargetFileSize is the data file size the committer aims for.
+	TargetFileSize int64 `json:"targetFileSize,omitempty"`
+}
+
+// Task asks a transformer to process one data file.
+type Task struct {
+	Kind     string   `json:"kind"`
+	Table    string   `json:"table"`
+	ExportID string   `json:"exportId"`
+	Attempt  string   `json:"attempt"`
+	Source   string   `json:"source"`
+	Format   string   `json:"format"`
+	File     File     `json:"file"`
+	Key      []string `json:"key"`
+	// Schema (floe schema JSON) and TableSchema (Iceberg schema JSON, with
+	// the table's field IDs) are set on load tasks.
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	TableSchema json.RawMessage `json:"tableSchema,omitempty"`
+}
+
+// Event is what a committer announces about an export.
+type Event struct {
+	Table      string `json:"table"`
+	ExportID   string `json:"exportId"`
+	Attempt    string `json:"attempt"`
+	Status     string `json:"status"` // committed, skipped, failed, detecting, loading
+	Error      string `json:"error,omitempty"`
+	SnapshotID int64  `json:"snapshotId,omitempty"`
+	Items      int64  `json:"items,omitempty"`
+	Rescued    int64  `json:"rescued,omitempty"`
+	DataFiles  int    `json:"dataFiles,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
+
+// Event statuses. Committed, skipped and failed are final.
+const (
+	StatusCommitted = "committed"
+	StatusSkipped   = "skipped"
+	StatusFailed    = "failed"
+	StatusDetecting = "detecting"
+	StatusLoading   = "loading"
+)
+
+// Final reports whether the status ends the export's processing.
+func (e Event) Final() bool {
+	return e.Status == StatusCommitted || e.Status == StatusSkipped || e.Status == StatusFailed
+}
+
+// TaskMsgID is the Nats-Msg-Id of a task.
+func TaskMsgID(t *Task) string {
+	return fmt.Sprintf("%s/%s/%d/%s", t.ExportID, t.Attempt, t.File.Index, t.Kind)
+}
+
+// BatchMsgID is the Nats-Msg-Id of a batch (or detect/error result, with
+// batch -1/-2): export/attempt/file/batch. Batching of a file is
+// deterministic, so a retried task republishes the same ids.
+func BatchMsgID(exportID, attempt string, file, batch int) string {
+	return fmt.Sprintf("%s/%s/%d/%d", exportID, attempt, file, batch)
+}
+
+// IntHeader reads an integer header, reporting whether it was present and valid.
+func IntHeader(h nats.Header, key string) (int64, bool) {
+	v := h.Get(key)
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}

@@ -1,0 +1,266 @@
+// Package runner is `floe run`: the whole pipeline in one process. It
+// starts an embedded NATS server, the transformers and the table's
+// committer, publishes the plans, and waits until every export is
+// committed, skipped or failed. It runs exactly the code paths the
+// distributed mode runs; only the wiring differs.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/floe-io/floe/committer"
+	"github.com/floe-io/floe/internal/catalog"
+	"github.com/floe-io/floe/internal/natsbus"
+	"github.com/floe-io/floe/internal/objstore"
+	"github.com/floe-io/floe/internal/planner"
+	"github.com/floe-io/floe/transformer"
+)
+
+// Options configure a run.
+type Options struct {
+	Plan      planner.Options
+	Exports   []string // each like planner.Options.Export
+	Warehouse string
+	// NatsStore is the embedded server's JetStream directory (default
+	// <warehouse>/.floe/nats). Unfinished work survives a crash there and
+	// resumes on the next run.
+	NatsStore string
+	Workers   int
+	Log       *slog.Logger
+	// Progress, when set, receives a progress bar (use only for a terminal).
+	Progress io.Writer
+}
+
+// Result summarises a run.
+type Result struct {
+	Events   []natsbus.Event // the final event of each export, in order
+	Items    int64           // items read by the transformers
+	Bytes    int64           // uncompressed line bytes read
+	Rows     int64           // rows written by the committer
+	Rescued  int64
+	Duration time.Duration
+}
+
+// Run loads the exports into the table.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := natsbus.ValidateTable(o.Plan.Table); err != nil {
+		return nil, err
+	}
+	if err := checkWritable(o.Warehouse); err != nil {
+		return nil, err
+	}
+	var plans []natsbus.Plan
+	for _, e := range o.Exports {
+		po := o.Plan
+		po.Export = e
+		ps, warnings, err := planner.Plans(ctx, po)
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, ps...)
+	}
+	if o.NatsStore == "" {
+		o.NatsStore = filepath.Join(o.Warehouse, ".floe", "nats")
+	}
+	ns, err := natsbus.StartEmbedded(o.NatsStore, log)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Shutdown()
+	nc, err := natsbus.ConnectEmbedded(ns, "floe-run")
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	if err := natsbus.Setup(ctx, js, natsbus.DefaultConfig); err != nil {
+		return nil, err
+	}
+	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: o.Warehouse})
+	if err != nil {
+		return nil, err
+	}
+	defer closeCat()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan natsbus.Event, 64)
+	com, err := committer.New(nc, cat, o.Plan.Table, committer.Options{Log: log, OnEvent: func(e natsbus.Event) {
+		if e.Final() {
+			select {
+			case events <- e:
+			case <-runCtx.Done():
+			}
+		}
+	}})
+	if err != nil {
+		return nil, err
+	}
+	workers := o.Workers
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	tr, err := transformer.New(nc, func(ctx context.Context, uri string) (objstore.Store, error) {
+		st, _, err := objstore.Parse(ctx, uri, o.Plan.S3)
+		return st, err
+	}, transformer.Options{Workers: workers, Log: log})
+	if err != nil {
+		return nil, err
+	}
+
+	var wg sync.WaitGroup
+	fatal := make(chan error, 2)
+	wg.Go(func() {
+		if err := com.Run(runCtx); err != nil {
+			fatal <- fmt.Errorf("committer: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := tr.Run(runCtx); err != nil {
+			fatal <- fmt.Errorf("transformer: %w", err)
+		}
+	})
+	defer wg.Wait()
+	defer cancel()
+
+	if err := planner.Publish(ctx, js, plans); err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, p := range plans {
+		total += p.ItemCount
+	}
+	prog := newProgress(o.Progress, log, total, len(plans))
+	defer prog.finish()
+
+	res := &Result{}
+	waiting := map[string]int{}
+	for i, p := range plans {
+		waiting[p.ExportID+"/"+p.Attempt] = i
+	}
+	final := make([]natsbus.Event, len(plans))
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for len(waiting) > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case err := <-fatal:
+			return nil, err
+		case e := <-events:
+			i, ok := waiting[e.ExportID+"/"+e.Attempt]
+			if !ok {
+				continue // an export resumed from an earlier, interrupted run
+			}
+			delete(waiting, e.ExportID+"/"+e.Attempt)
+			final[i] = e
+			prog.exportDone(e)
+		case <-tick.C:
+			prog.update(com.Stats.Rows.Load(), tr.Stats.Bytes.Load())
+		}
+	}
+	res.Events = final
+	res.Items, res.Bytes = tr.Stats.Items.Load(), tr.Stats.Bytes.Load()
+	res.Rows, res.Rescued = com.Stats.Rows.Load(), tr.Stats.Rescued.Load()
+	res.Duration = time.Since(start)
+	var errs []error
+	for _, e := range final {
+		if e.Status == natsbus.StatusFailed {
+			errs = append(errs, fmt.Errorf("export %s: %s", e.ExportID, e.Error))
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func checkWritable(dir string) error {
+	if dir == "" {
+		return errors.New("--warehouse is required: a local directory for the table data and catalog")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("warehouse %s is not writable: %w; choose a directory you can write to with --warehouse", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".floe-write-check-*")
+	if err != nil {
+		return fmt.Errorf("warehouse %s is not writable: %w; choose a directory you can write to with --warehouse", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// progress shows a bar on a terminal, or logs a line every few seconds.
+type progress struct {
+	bar     *progressbar.ProgressBar
+	log     *slog.Logger
+	total   int64
+	exports int
+	done    int
+	last    time.Time
+	start   time.Time
+}
+
+func newProgress(w io.Writer, log *slog.Logger, total int64, exports int) *progress {
+	p := &progress{log: log, total: total, exports: exports, start: time.Now(), last: time.Now()}
+	if w != nil {
+		p.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription(fmt.Sprintf("exports 0/%d", exports)),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("items"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
+}
+
+func (p *progress) update(rows, bytes int64) {
+	if p.bar != nil {
+		_ = p.bar.Set64(min(rows, p.total))
+		p.bar.Describe(fmt.Sprintf("exports %d/%d  %.0f MB read", p.done, p.exports, float64(bytes)/1e6))
+		return
+	}
+	if time.Since(p.last) >= 5*time.Second {
+		p.last = time.Now()
+		secs := time.Since(p.start).Seconds()
+		p.log.Info("progress", "rows", rows, "of", p.total, "MB", int64(float64(bytes)/1e6), "itemsPerSec", int64(float64(rows)/secs))
+	}
+}
+
+func (p *progress) exportDone(e natsbus.Event) {
+	p.done++
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("exports %d/%d", p.done, p.exports))
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,259 @@
+package transformer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/floe-io/floe/internal/arrowconv"
+	"github.com/floe-io/floe/internal/ddb"
+	"github.com/floe-io/floe/internal/export"
+	"github.com/floe-io/floe/internal/natsbus"
+	"github.com/floe-io/floe/internal/objstore"
+	"github.com/floe-io/floe/internal/schema"
+)
+
+// maxLine bounds one export line. DynamoDB items are at most 400 KB, which
+// DynamoDB JSON can inflate a few times over (base64, escapes, type tags).
+const maxLine = 8 << 20
+
+func decodeTask(data []byte) (*natsbus.Task, error) {
+	var t natsbus.Task
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, err
+	}
+	if t.Table == "" || t.ExportID == "" || t.File.Key == "" {
+		return nil, errors.New("task lacks table, export or file")
+	}
+	return &t, nil
+}
+
+// sourceReader remembers the error of the object store read, so that a
+// broken connection (worth a retry) is told apart from a broken file.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+// ReadFile streams the records of one data file to fn, with the 1-based
+// line number and byte length of each record's line. It verifies the
+// file's MD5 and its item count against the manifest. Errors name the file
+// and line and say what to do; errors that retrying cannot fix (the file's
+// content is wrong) satisfy IsPermanent.
+func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.File, fn func(rec ddb.Record, line, n int) error) error {
+	if format == "" {
+		format = "DYNAMODB_JSON"
+	}
+	dec, err := ddb.NewDecoder(format)
+	if err != nil {
+		return permanent(err)
+	}
+	raw, err := export.OpenData(ctx, st, export.DataFile{Key: f.Key, ItemCount: f.ItemCount, MD5: f.MD5})
+	if err != nil {
+		if errors.Is(err, objstore.ErrNotFound) {
+			return permanent(fmt.Errorf("data file %s: %w: the export is incomplete; restore the file or re-export", f.Key, err))
+		}
+		return fmt.Errorf("data file %s: %w", f.Key, err)
+	}
+	defer raw.Close()
+	src := &sourceReader{r: raw}
+	gz, err := ddb.NewGzipReader(src)
+	if err != nil {
+		return classify(f, 0, src, err)
+	}
+	defer gz.Close()
+	lines := ddb.NewLineReader(gz, maxLine)
+	var items int64
+	for {
+		line, err := lines.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return classify(f, lines.Line(), src, err)
+		}
+		rec, err := dec.Decode(line)
+		if errors.Is(err, ddb.ErrNoRecord) {
+			continue
+		}
+		if err != nil {
+			return permanent(fmt.Errorf("data file %s line %d: %w; the export is corrupt: re-export it, or fix the line and update the manifest's md5Checksum", f.Key, lines.Line(), err))
+		}
+		items++
+		if err := fn(rec, lines.Line(), len(line)+1); err != nil {
+			return err
+		}
+	}
+	// The gzip reader may stop before the last bytes of the file (the
+	// trailer); the MD5 covers every byte, so read to the end.
+	if err := raw.Finish(); err != nil {
+		return classify(f, lines.Line(), src, err)
+	}
+	if items != f.ItemCount {
+		return permanent(fmt.Errorf("data file %s holds %d items but manifest-files.json says %d: the file or the manifest is wrong; re-export", f.Key, items, f.ItemCount))
+	}
+	return nil
+}
+
+// classify words a read error. The MD5 check and gzip or line errors are
+// the file's fault; other errors of the object store may pass on retry.
+func classify(f natsbus.File, line int, src *sourceReader, err error) error {
+	switch {
+	case errors.Is(err, export.ErrChecksum):
+		return permanent(fmt.Errorf("data file %s: %w", f.Key, err))
+	case src.err != nil && errors.Is(err, src.err):
+		return fmt.Errorf("data file %s: reading: %w", f.Key, err)
+	case errors.Is(err, ddb.ErrLineTooLong):
+		return permanent(fmt.Errorf("data file %s: %w; the file is not a DynamoDB export data file, or is corrupt", f.Key, err))
+	}
+	return permanent(fmt.Errorf("data file %s: %w (after line %d); the file is corrupt or truncated: re-export it or restore it from a good copy", f.Key, err, line))
+}
+
+// IsPermanent reports whether err is a failure retrying cannot fix.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+func (t *Transformer) process(ctx context.Context, task *natsbus.Task) error {
+	switch task.Kind {
+	case natsbus.TaskDetect:
+		return t.detect(ctx, task)
+	case natsbus.TaskLoad:
+		return t.load(ctx, task)
+	}
+	return permanent(fmt.Errorf("unknown task kind %q", task.Kind))
+}
+
+func (t *Transformer) detect(ctx context.Context, task *natsbus.Task) error {
+	st, err := t.store(ctx, task.Source)
+	if err != nil {
+		return err
+	}
+	det := schema.NewDetector(task.Key)
+	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, _, n int) error {
+		det.Observe(rec.Item)
+		t.Stats.DetectedItems.Add(1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(det.Stats())
+	if err != nil {
+		return err
+	}
+	m := nats.NewMsg(natsbus.BatchSubject(task.Table))
+	t.headers(m, task, natsbus.KindDetect)
+	m.Header.Set(natsbus.HdrFinal, strconv.FormatInt(det.Items(), 10))
+	m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, -1))
+	m.Data = body
+	return t.publish(ctx, m)
+}
+
+func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
+	s, err := schema.Parse(task.Schema, nil)
+	if err != nil {
+		return permanent(fmt.Errorf("task schema: %w", err))
+	}
+	ice := new(iceberg.Schema)
+	if err := json.Unmarshal(task.TableSchema, ice); err != nil {
+		return permanent(fmt.Errorf("task table schema: %w", err))
+	}
+	mem := memory.NewGoAllocator()
+	b, err := arrowconv.New(mem, s, ice)
+	if err != nil {
+		return permanent(err)
+	}
+	defer b.Release()
+	st, err := t.store(ctx, task.Source)
+	if err != nil {
+		return err
+	}
+
+	// Batches are cut by line bytes, which are deterministic for a file,
+	// so a retried task cuts the same batches.
+	budget := int(t.nc.MaxPayload() / 2)
+	var (
+		batchNo   int
+		lineBytes int
+		rescued   int64
+		items     int64
+		buf       bytes.Buffer
+	)
+	flush := func(final bool) error {
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		buf.Reset()
+		if rec.NumRows() > 0 || final {
+			w := ipc.NewWriter(&buf, ipc.WithSchema(b.Schema()), ipc.WithZstd(), ipc.WithAllocator(mem))
+			if err := w.Write(rec); err != nil {
+				return permanent(fmt.Errorf("arrow ipc: %w", err))
+			}
+			if err := w.Close(); err != nil {
+				return permanent(fmt.Errorf("arrow ipc: %w", err))
+			}
+		}
+		if int64(buf.Len()) > t.nc.MaxPayload()-4096 {
+			return permanent(fmt.Errorf("data file %s: batch %d encodes to %d bytes, over the NATS server's max_payload %d: raise max_payload", task.File.Key, batchNo, buf.Len(), t.nc.MaxPayload()))
+		}
+		m := nats.NewMsg(natsbus.BatchSubject(task.Table))
+		t.headers(m, task, natsbus.KindBatch)
+		m.Header.Set(natsbus.HdrBatch, strconv.Itoa(batchNo))
+		m.Header.Set(natsbus.HdrRows, strconv.FormatInt(rec.NumRows(), 10))
+		m.Header.Set(natsbus.HdrRescued, strconv.FormatInt(rescued, 10))
+		if final {
+			m.Header.Set(natsbus.HdrFinal, strconv.FormatInt(items, 10))
+		}
+		m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, batchNo))
+		m.Data = buf.Bytes()
+		if err := t.publish(ctx, m); err != nil {
+			return err
+		}
+		t.Stats.Batches.Add(1)
+		batchNo++
+		lineBytes, rescued = 0, 0
+		return nil
+	}
+	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line, n int) error {
+		if rec.Item == nil {
+			return permanent(fmt.Errorf("data file %s line %d: an incremental export record in a full export", task.File.Key, line))
+		}
+		before := b.RescuedValues + b.UnknownAttrs
+		if err := b.Append(rec.Item, 0); err != nil {
+			return permanent(fmt.Errorf("data file %s line %d: %w", task.File.Key, line, err))
+		}
+		rescued += b.RescuedValues + b.UnknownAttrs - before
+		t.Stats.Rescued.Add(b.RescuedValues + b.UnknownAttrs - before)
+		t.Stats.Items.Add(1)
+		t.Stats.Bytes.Add(int64(n))
+		items++
+		lineBytes += n
+		if lineBytes >= budget {
+			return flush(false)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush(true)
+}

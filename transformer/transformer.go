@@ -1,0 +1,240 @@
+// Package transformer turns export data files into Arrow record batches on
+// NATS. Transformers are stateless: every task names one data file, and a
+// retried task republishes byte-identical batches under the same message
+// ids, so the server or the committer drops what it already has.
+package transformer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/floe-io/floe/internal/natsbus"
+	"github.com/floe-io/floe/internal/objstore"
+)
+
+// StoreOpener opens the object store behind a plan's Source URI.
+type StoreOpener func(ctx context.Context, uri string) (objstore.Store, error)
+
+// Stats counts a transformer's work. Fields are updated atomically and may
+// be read at any time.
+type Stats struct {
+	Files       atomic.Int64
+	Items       atomic.Int64
+	Bytes       atomic.Int64 // uncompressed line bytes
+	Batches     atomic.Int64
+	Rescued     atomic.Int64
+	FailedFiles atomic.Int64
+}
+
+// Transformer pulls tasks from FLOE_TASKS and processes them.
+type Transformer struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	open    StoreOpener
+	log     *slog.Logger
+	workers int
+	// Stats is updated as files are processed.
+	Stats Stats
+
+	storesMu sync.Mutex
+	stores   map[string]objstore.Store
+}
+
+// Options configure a Transformer.
+type Options struct {
+	// Workers is the number of files processed at once (default 1).
+	Workers int
+	Log     *slog.Logger
+}
+
+// New returns a transformer using the connection nc.
+func New(nc *nats.Conn, open StoreOpener, o Options) (*Transformer, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if o.Workers < 1 {
+		o.Workers = 1
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, stores: map[string]objstore.Store{}}, nil
+}
+
+// ackWait is how long a task may go without a heartbeat before the server
+// hands it to another transformer. Workers heartbeat every ackWait/4.
+const ackWait = 60 * time.Second
+
+// maxDeliver bounds retries of a task whose failures look transient
+// (network, storage); after that the file is reported failed.
+const maxDeliver = 5
+
+// Run processes tasks until ctx is done.
+func (t *Transformer) Run(ctx context.Context) error {
+	cons, err := t.js.CreateOrUpdateConsumer(ctx, natsbus.TasksStream, jetstream.ConsumerConfig{
+		Durable:       natsbus.TransformerConsumer,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1, // counted by the worker, which reports the file failed
+		MaxAckPending: 10_000,
+	})
+	if err != nil {
+		return fmt.Errorf("tasks consumer: %w", err)
+	}
+	var wg sync.WaitGroup
+	for range t.workers {
+		wg.Go(func() { t.work(ctx, cons) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (t *Transformer) work(ctx context.Context, cons jetstream.Consumer) {
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			if ctx.Err() == nil {
+				t.log.Warn("fetching tasks", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		for msg := range batch.Messages() {
+			t.handle(ctx, msg)
+		}
+	}
+}
+
+func (t *Transformer) handle(ctx context.Context, msg jetstream.Msg) {
+	task, err := decodeTask(msg.Data())
+	if err != nil {
+		t.log.Error("dropping malformed task", "err", err)
+		_ = msg.Term()
+		return
+	}
+	log := t.log.With("table", task.Table, "export", task.ExportID, "file", task.File.Key)
+	hbCtx, stop := context.WithCancel(ctx)
+	go heartbeat(hbCtx, msg)
+	err = t.process(ctx, task)
+	stop()
+	if err == nil {
+		if err := msg.DoubleAck(ctx); err != nil {
+			log.Warn("acking task", "err", err)
+		}
+		t.Stats.Files.Add(1)
+		return
+	}
+	if ctx.Err() != nil {
+		_ = msg.Nak() // shutting down: hand the task back at once
+		return
+	}
+	md, _ := msg.Metadata()
+	var perm *permanentError
+	if !errors.As(err, &perm) && md != nil && md.NumDelivered < maxDeliver {
+		delay := time.Duration(md.NumDelivered) * 5 * time.Second
+		log.Warn("task failed; will retry", "err", err, "attempt", md.NumDelivered, "retryIn", delay)
+		_ = msg.NakWithDelay(delay)
+		return
+	}
+	log.Error("file failed", "err", err)
+	t.Stats.FailedFiles.Add(1)
+	if perr := t.publishError(ctx, task, err); perr != nil {
+		log.Warn("reporting file failure; will retry", "err", perr)
+		_ = msg.NakWithDelay(5 * time.Second)
+		return
+	}
+	_ = msg.Term()
+}
+
+func heartbeat(ctx context.Context, msg jetstream.Msg) {
+	tk := time.NewTicker(ackWait / 4)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+			_ = msg.InProgress()
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// permanentError marks a failure that retrying cannot fix: the file's
+// content is wrong. It is reported at once instead of retried.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+func (t *Transformer) store(ctx context.Context, uri string) (objstore.Store, error) {
+	t.storesMu.Lock()
+	defer t.storesMu.Unlock()
+	if st, ok := t.stores[uri]; ok {
+		return st, nil
+	}
+	st, err := t.open(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	t.stores[uri] = st
+	return st, nil
+}
+
+func (t *Transformer) publishError(ctx context.Context, task *natsbus.Task, cause error) error {
+	m := nats.NewMsg(natsbus.BatchSubject(task.Table))
+	t.headers(m, task, natsbus.KindError)
+	m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, -2))
+	m.Data = []byte(cause.Error())
+	return t.publish(ctx, m)
+}
+
+func (t *Transformer) headers(m *nats.Msg, task *natsbus.Task, kind string) {
+	m.Header.Set(natsbus.HdrKind, kind)
+	m.Header.Set(natsbus.HdrExport, task.ExportID)
+	m.Header.Set(natsbus.HdrAttempt, task.Attempt)
+	m.Header.Set(natsbus.HdrFile, fmt.Sprint(task.File.Index))
+}
+
+// publish sends m and waits for the server's acknowledgement, retrying
+// while the batch stream is full (back-pressure) or the server is away.
+func (t *Transformer) publish(ctx context.Context, m *nats.Msg) error {
+	backoff := 50 * time.Millisecond
+	for {
+		_, err := t.js.PublishMsg(ctx, m)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, nats.ErrMaxPayload) {
+			return permanent(fmt.Errorf("publish: %w", err))
+		}
+		t.log.Debug("publish failed; retrying", "err", err, "in", backoff)
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
