@@ -291,7 +291,10 @@ func (c *Committer) commit(ctx context.Context) error {
 		if len(dfs) == 0 {
 			err = tx.AddFiles(ctx, nil, props, false)
 		} else {
-			err = tx.AddDataFiles(ctx, dfs, props)
+			var add []iceberg.DataFile
+			if add, err = c.withRowIDs(dfs); err == nil {
+				err = tx.AddDataFiles(ctx, add, props)
+			}
 		}
 		var tbl *table.Table
 		if err == nil {
@@ -328,6 +331,35 @@ func (c *Committer) commit(ctx context.Context) error {
 	c.event(natsbus.Event{Status: natsbus.StatusCommitted, SnapshotID: snapID, Items: p.Rows, Rescued: p.Rescued, DataFiles: len(dfs)})
 	c.cur, c.sch = nil, nil
 	return c.nextPlan(ctx)
+}
+
+// withRowIDs gives the data files of a v3 table their first_row_id, taken
+// from the table's next-row-id, as the v3 row lineage rules require for
+// files added to a table (iceberg-go does not assign them for AddDataFiles).
+// It runs on every commit attempt, since a reload may have moved next-row-id.
+func (c *Committer) withRowIDs(dfs []iceberg.DataFile) ([]iceberg.DataFile, error) {
+	meta := c.tbl.Metadata()
+	if meta.Version() < 3 {
+		return dfs, nil
+	}
+	next := meta.NextRowID()
+	out := make([]iceberg.DataFile, len(dfs))
+	for i, df := range dfs {
+		spec := c.tbl.Spec()
+		b, err := iceberg.NewDataFileBuilder(spec, iceberg.EntryContentData, df.FilePath(), df.FileFormat(), df.Partition(), nil, nil, df.Count(), df.FileSizeBytes())
+		if err != nil {
+			return nil, fmt.Errorf("data file %s: %w", df.FilePath(), err)
+		}
+		b = b.ColumnSizes(df.ColumnSizes()).ValueCounts(df.ValueCounts()).NullValueCounts(df.NullValueCounts()).
+			NaNValueCounts(df.NaNValueCounts()).LowerBoundValues(df.LowerBoundValues()).UpperBoundValues(df.UpperBoundValues()).
+			SplitOffsets(df.SplitOffsets()).FirstRowID(next)
+		if so := df.SortOrderID(); so != nil {
+			b = b.SortOrderID(*so)
+		}
+		out[i] = b.Build()
+		next += df.Count()
+	}
+	return out, nil
 }
 
 // abortChunk stops an unfinished chunk; its files become orphans, removed

@@ -49,9 +49,19 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	if err != nil && err != io.EOF {
 		s.err = err
+		if !errors.Is(err, export.ErrChecksum) {
+			err = &sourceError{err}
+		}
 	}
 	return n, err
 }
+
+// sourceError marks an error of the object store read itself (not of the
+// file's content), which may pass on retry.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 // ReadFile streams the records of one data file to fn, with the 1-based
 // line number and byte length of each record's line. It verifies the
@@ -81,6 +91,30 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 	}
 	defer gz.Close()
 	lines := ddb.NewLineReader(gz, maxLine)
+	err = readLines(lines, dec, f, fn)
+	if IsPermanent(err) {
+		// A damaged file often decodes into garbage before its end, where
+		// the MD5 is checked: say that the file is damaged, not only that a
+		// line is malformed.
+		if ferr := raw.Finish(); errors.Is(ferr, export.ErrChecksum) {
+			return permanent(fmt.Errorf("data file %s: %w (decoding had failed first: %v)", f.Key, ferr, err))
+		}
+		return err
+	}
+	if err != nil {
+		return classify(f, lines.Line(), src, err)
+	}
+	// The gzip reader may stop before the last bytes of the file (the
+	// trailer); the MD5 covers every byte, so read to the end.
+	if err := raw.Finish(); err != nil {
+		return classify(f, lines.Line(), src, err)
+	}
+	return nil
+}
+
+// readLines decodes every line, then checks the item count. Errors that
+// are not the file's fault come back unwrapped for classify.
+func readLines(lines *ddb.LineReader, dec ddb.Decoder, f natsbus.File, fn func(rec ddb.Record, line, n int) error) error {
 	var items int64
 	for {
 		line, err := lines.Next()
@@ -88,7 +122,11 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 			break
 		}
 		if err != nil {
-			return classify(f, lines.Line(), src, err)
+			var src *sourceError
+			if errors.As(err, &src) {
+				return err
+			}
+			return permanent(fmt.Errorf("data file %s: %w (after line %d); the file is corrupt or truncated: re-export it or restore it from a good copy", f.Key, err, lines.Line()))
 		}
 		rec, err := dec.Decode(line)
 		if errors.Is(err, ddb.ErrNoRecord) {
@@ -102,11 +140,6 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 			return err
 		}
 	}
-	// The gzip reader may stop before the last bytes of the file (the
-	// trailer); the MD5 covers every byte, so read to the end.
-	if err := raw.Finish(); err != nil {
-		return classify(f, lines.Line(), src, err)
-	}
 	if items != f.ItemCount {
 		return permanent(fmt.Errorf("data file %s holds %d items but manifest-files.json says %d: the file or the manifest is wrong; re-export", f.Key, items, f.ItemCount))
 	}
@@ -119,7 +152,7 @@ func classify(f natsbus.File, line int, src *sourceReader, err error) error {
 	switch {
 	case errors.Is(err, export.ErrChecksum):
 		return permanent(fmt.Errorf("data file %s: %w", f.Key, err))
-	case src.err != nil && errors.Is(err, src.err):
+	case errors.As(err, new(*sourceError)) || (src.err != nil && errors.Is(err, src.err)):
 		return fmt.Errorf("data file %s: reading: %w", f.Key, err)
 	case errors.Is(err, ddb.ErrLineTooLong):
 		return permanent(fmt.Errorf("data file %s: %w; the file is not a DynamoDB export data file, or is corrupt", f.Key, err))

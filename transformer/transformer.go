@@ -26,12 +26,15 @@ type StoreOpener func(ctx context.Context, uri string) (objstore.Store, error)
 // Stats counts a transformer's work. Fields are updated atomically and may
 // be read at any time.
 type Stats struct {
-	Files       atomic.Int64
-	Items       atomic.Int64
-	Bytes       atomic.Int64 // uncompressed line bytes
-	Batches     atomic.Int64
-	Rescued     atomic.Int64
-	FailedFiles atomic.Int64
+	Files atomic.Int64
+	// Items and Bytes (uncompressed line bytes) count loaded items.
+	Items atomic.Int64
+	Bytes atomic.Int64
+	// DetectedItems counts items read by schema detection tasks.
+	DetectedItems atomic.Int64
+	Batches       atomic.Int64
+	Rescued       atomic.Int64
+	FailedFiles   atomic.Int64
 }
 
 // Transformer pulls tasks from FLOE_TASKS and processes them.

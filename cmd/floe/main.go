@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -24,9 +25,10 @@ import (
 
 // globals are flags every command takes.
 type globals struct {
-	Config    kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path"`
-	LogFormat string          `help:"Log format: text or json." enum:"text,json" default:"text"`
-	LogLevel  string          `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
+	Config     kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path"`
+	LogFormat  string          `help:"Log format: text or json." enum:"text,json" default:"text"`
+	LogLevel   string          `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
+	CPUProfile string          `help:"Write a Go CPU profile of the command to this file (for performance reports)." type:"path" placeholder:"FILE"`
 
 	log *slog.Logger
 }
@@ -101,6 +103,18 @@ func main() {
 	c.log = newLogger(c.LogFormat, c.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "floe: --cpu-profile: %v\n", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "floe: --cpu-profile: %v\n", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	if err := kctx.Run(&c.globals); err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -108,6 +122,7 @@ func main() {
 			os.Exit(130)
 		}
 		fmt.Fprintf(os.Stderr, "floe %s: %v\n", kctx.Command(), err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -18,6 +18,11 @@ type Decoder interface {
 	Decode(line []byte) (Record, error)
 }
 
+var (
+	_ Decoder = (*JSONDecoder)(nil)
+	_ Decoder = (*IonDecoder)(nil)
+)
+
 // NewDecoder returns the decoder for an export's outputFormat as
 // manifest-summary.json names it: "DYNAMODB_JSON" or "ION".
 func NewDecoder(outputFormat string) (Decoder, error) {

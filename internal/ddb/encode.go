@@ -171,7 +171,9 @@ func appendJSONString(dst []byte, s []byte) []byte {
 // $dynamodb_BS, L as a list and M as a struct.
 //
 // N text must be a valid number (as the decoders guarantee); it is
-// rewritten in Ion's syntax (1.5e3 as 1.5d3, no leading zeros).
+// rewritten in Ion's syntax (1.5e3 as 1.5d3, no leading zeros). Ion
+// readers refuse exponents beyond 32 bits, far outside what DynamoDB
+// stores, so such text from a JSON line does not survive the trip.
 func AppendValueIon(dst []byte, v Value) []byte {
 	switch v.Kind {
 	case S:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/amazon-ion/ion-go/ion"
@@ -30,8 +31,9 @@ type IonDecoder struct {
 	vals  []Value
 	attrs []Attr
 
-	num []byte
-	idx []int32
+	num  []byte
+	idx  []int32
+	line []byte
 }
 
 // NewIonDecoder returns a decoder for ION export lines.
@@ -69,6 +71,10 @@ func (d *IonDecoder) decode(line []byte) (Record, *DecodeError) {
 	// reader would otherwise switch to, out.
 	if !utf8.Valid(line) {
 		return Record{}, errorf("line is not valid UTF-8")
+	}
+	if bytes.Contains(line, []byte(`\u`)) {
+		d.line = joinSurrogates(d.line[:0], line)
+		line = d.line
 	}
 	d.src.Reset(line)
 	d.buf.Reset(&d.src)
@@ -170,8 +176,11 @@ func fieldName(r ion.Reader) (string, *DecodeError) {
 	if err != nil {
 		return "", errStop()
 	}
-	if fn == nil || fn.Text == nil {
-		return "", errorf("struct field has a name without text")
+	if fn == nil {
+		return "", errorf("struct field has no name")
+	}
+	if fn.Text == nil {
+		return "", errorf("struct field name $%d has no text (is it from a shared symbol table the line imports?)", fn.LocalSID)
 	}
 	return *fn.Text, nil
 }
@@ -566,4 +575,55 @@ func appendZeros(dst []byte, n int) []byte {
 		dst = append(dst, '0')
 	}
 	return dst
+}
+
+// joinSurrogates appends line to dst with each escaped UTF-16 surrogate
+// pair, such as \uD83D\uDE00, replaced by the character's UTF-8 bytes.
+// The Ion reader decodes the two halves separately into two U+FFFD, losing
+// the character; Ion allows the pair, and a writer that escapes all
+// non-ASCII text produces it. Everything else is copied unchanged. Outside
+// quoted text a backslash can only occur in a comment, where the rewrite
+// is harmless, so pairing backslashes from the start of the line finds
+// exactly the escapes.
+func joinSurrogates(dst, line []byte) []byte {
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c != '\\' || i+1 >= len(line) {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if line[i+1] == 'u' && i+12 <= len(line) && line[i+6] == '\\' && line[i+7] == 'u' {
+			hi, ok1 := hex4(line[i+2 : i+6])
+			lo, ok2 := hex4(line[i+8 : i+12])
+			if ok1 && ok2 && utf16.IsSurrogate(rune(hi)) && hi < 0xDC00 && lo >= 0xDC00 && lo <= 0xDFFF {
+				dst = utf8.AppendRune(dst, utf16.DecodeRune(rune(hi), rune(lo)))
+				i += 12
+				continue
+			}
+		}
+		// Any other escape, including \\, is copied as a unit so that its
+		// second byte is never taken for the start of another escape.
+		dst = append(dst, c, line[i+1])
+		i += 2
+	}
+	return dst
+}
+
+func hex4(b []byte) (uint16, bool) {
+	var v uint16
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint16(c)
+	}
+	return v, true
 }

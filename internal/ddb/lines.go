@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -45,6 +46,7 @@ func NewLineReader(r io.Reader, maxLine int) *LineReader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
+	maxLine = min(maxLine, math.MaxInt-2) // room for "\r\n" in the arithmetic below
 	size := min(maxLine+2, maxLineBuffer) // +2 for "\r\n"
 	return &LineReader{br: bufio.NewReaderSize(r, size), max: maxLine}
 }
@@ -92,8 +94,8 @@ func (l *LineReader) Next() ([]byte, error) {
 	return line, nil
 }
 
-// Line returns the 1-based number of the line Next last returned, or of
-// the line it failed in.
+// Line returns the 1-based number of the line Next last returned or, after
+// ErrLineTooLong, of the line it refused.
 func (l *LineReader) Line() int { return l.n }
 
 func (l *LineReader) tooLong(n int) error {

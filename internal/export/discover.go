@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +28,8 @@ const discoverParallelism = 8
 // asked for that export. The data/ folders are never listed.
 func Discover(ctx context.Context, st objstore.Store, key string) ([]*Export, []string, error) {
 	k := strings.TrimSuffix(key, "/")
-	if k != "" && path.Base(k) != AWSDir {
+	_, base := splitKey(k)
+	if k != "" && base != AWSDir {
 		isExport, err := isExportFolder(ctx, st, k)
 		if err != nil {
 			return nil, nil, err
@@ -44,14 +44,14 @@ func Discover(ctx context.Context, st objstore.Store, key string) ([]*Export, []
 	}
 
 	awsDir := k
-	if path.Base(k) != AWSDir {
+	if base != AWSDir {
 		awsDir = joinKey(k, AWSDir)
 	}
 	_, dirs, err := objstore.ListDir(ctx, st, awsDir+"/")
 	if err != nil {
 		return nil, nil, fmt.Errorf("looking for exports in %s: %w", objstore.Location(st, awsDir), err)
 	}
-	dirs = slices.DeleteFunc(dirs, func(d string) bool { return path.Base(d) == DataDir })
+	dirs = slices.DeleteFunc(dirs, func(d string) bool { return d == awsDir+"/"+DataDir+"/" })
 	if len(dirs) == 0 {
 		return nil, nil, fmt.Errorf("%s: %w: point --export at an export folder (…/%s/<exportId>/) or at the folder that contains %s/", objstore.Location(st, key), ErrNoExports, AWSDir, AWSDir)
 	}

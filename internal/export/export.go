@@ -61,7 +61,8 @@ type Export struct {
 	Dir string
 	// Location is Dir as a user-facing path or URI, for messages.
 	Location string
-	Summary  Summary
+	// Summary is the export's parsed manifest-summary.json.
+	Summary Summary
 	// Files lists the export's data files in manifest order.
 	Files []DataFile
 }
@@ -95,9 +96,9 @@ type DataFile struct {
 // (full exports), and that every data file belongs to this export.
 func Load(ctx context.Context, st objstore.Store, dir string) (*Export, error) {
 	dir = strings.TrimSuffix(dir, "/")
-	id := path.Base(dir)
+	_, id := splitKey(dir)
 	e := &Export{ID: id, Dir: dir, Location: objstore.Location(st, dir)}
-	if dir == "" || id == "." || id == "/" {
+	if id == "" || id == "." || id == ".." {
 		return nil, fmt.Errorf("export %q: not an export folder: point --export at …/%s/<exportId>/ or at the folder containing %s/", dir, AWSDir, AWSDir)
 	}
 
@@ -175,7 +176,7 @@ func (e *Export) missingSummary(ctx context.Context, st objstore.Store, cause er
 // belongs to this export, so a manifest cannot make floe read (and load into
 // the table) files of another export, or anything outside AWSDynamoDB/.
 func (e *Export) resolveFiles() error {
-	awsRoot := path.Dir(e.Dir)
+	awsRoot, _ := splitKey(e.Dir)
 	want := e.ID + "/" + DataDir + "/"
 	where := path.Join(AWSDir, e.ID, DataDir) + "/"
 	if e.Incremental() {
@@ -212,16 +213,30 @@ func relToAWSDir(key string) (string, bool) {
 	}
 }
 
-// joinKey joins store keys, where "" and "." (path.Dir of a top-level key)
-// both mean the store root.
-func joinKey(dir, rel string) string {
-	switch dir {
-	case "", ".":
-		return rel
-	case "/":
-		return "/" + rel
+// splitKey splits a key at its last slash. Unlike path.Dir it does not
+// clean: in S3 "a//b" and "a/b" are different keys, and resolved keys must
+// match listed ones byte for byte. A top-level key has parent "" ("/" for
+// an absolute local key).
+func splitKey(key string) (parent, name string) {
+	i := strings.LastIndexByte(key, '/')
+	switch {
+	case i < 0:
+		return "", key
+	case i == 0:
+		return "/", key[1:]
 	}
-	return dir + "/" + rel
+	return key[:i], key[i+1:]
+}
+
+// joinKey is splitKey's inverse.
+func joinKey(parent, name string) string {
+	switch parent {
+	case "":
+		return name
+	case "/":
+		return "/" + name
+	}
+	return parent + "/" + name
 }
 
 // fillSizes lists the export's own data folder: one cheap request gives

@@ -35,10 +35,15 @@ const (
 type Summary struct {
 	// Version is the manifest format version ("2020-06-30" for full
 	// exports, "2023-08-01" for incremental ones).
-	Version   string
+	Version string
+	// ExportArn identifies the export; it ends in "/export/<exportId>".
 	ExportArn string
-	TableArn  string
-	TableID   string
+	// TableArn identifies the exported table, and so the Iceberg table the
+	// export belongs to.
+	TableArn string
+	// TableID is DynamoDB's internal table ID. It changes when a table is
+	// deleted and recreated under the same name, which TableArn does not.
+	TableID string
 	// ExportType is TypeFull or TypeIncremental. Full exports made before
 	// incremental exports existed carry no exportType; they get TypeFull.
 	ExportType string
@@ -57,12 +62,19 @@ type Summary struct {
 	ExportFromTime time.Time
 	ExportToTime   time.Time
 
-	S3Bucket           string
-	S3Prefix           string
-	S3SseAlgorithm     string
-	S3SseKmsKeyID      string
+	// S3Bucket and S3Prefix are where DynamoDB wrote the export. The export
+	// may since have been copied; keys are resolved relative to where it
+	// was found, never to these.
+	S3Bucket string
+	S3Prefix string
+	// S3SseAlgorithm ("AES256" or "KMS") and S3SseKmsKeyID describe the
+	// server-side encryption the files were written with.
+	S3SseAlgorithm string
+	S3SseKmsKeyID  string
+	// ManifestFilesS3Key is the original key of manifest-files.json.
 	ManifestFilesS3Key string
-	BilledSizeBytes    int64
+	// BilledSizeBytes is the amount of table data DynamoDB billed for.
+	BilledSizeBytes int64
 	// ItemCount is the number of items (full) or change records
 	// (incremental) in the export.
 	ItemCount int64

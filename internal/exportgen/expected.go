@@ -97,14 +97,15 @@ func (g *generator) expected(ctx context.Context, info *ExportInfo) error {
 // to out when all earlier chunks are there.
 func (g *generator) expectedTask(ctx context.Context, w *worker, t int, ins []insKey, seq *sequencer, out *bufio.Writer, count *int64) error {
 	var buf bytes.Buffer
-	w.gz.Reset(&buf)
+	w.fastGz.Reset(&buf)
+	w.out = w.fastGz
 	w.pend = w.pend[:0]
 	n, err := g.expectedChunk(ctx, w, t, ins)
 	if err == nil {
 		err = w.flush()
 	}
 	if err == nil {
-		err = w.gz.Close()
+		err = w.out.Close()
 	}
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func (g *generator) expectedTask(ctx context.Context, w *worker, t int, ins []in
 }
 
 // expectedChunk writes the live items of chunk t merged with the inserted
-// keys that sort within it, as full-export JSON lines into w.pend/w.gz.
+// keys that sort within it, as full-export JSON lines into w.pend and on to w.out.
 func (g *generator) expectedChunk(ctx context.Context, w *worker, t int, ins []insKey) (int64, error) {
 	m := g.m
 	var n int64

@@ -996,6 +996,7 @@ func TestOptionErrors(t *testing.T) {
 		{"view", Options{Dir: t.TempDir(), View: "OLD_IMAGE"}},
 		{"negative", Options{Dir: t.TempDir(), Items: -1}},
 		{"window", Options{Dir: t.TempDir(), Window: time.Millisecond}},
+		{"dir-is-a-file", Options{Dir: filepath.Join(fileDir(t), "file"), Items: 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Generate(context.Background(), tc.o); err == nil {
@@ -1003,6 +1004,15 @@ func TestOptionErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fileDir returns a temporary folder holding a regular file named "file".
+func fileDir(t *testing.T) string {
+	d := t.TempDir()
+	if err := os.WriteFile(filepath.Join(d, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func TestCancel(t *testing.T) {
@@ -1015,6 +1025,24 @@ func TestCancel(t *testing.T) {
 	err := ReadExpected(ctx, filepath.Join(t.TempDir(), "missing"), func([]byte) error { return nil })
 	if err == nil {
 		t.Fatal("ReadExpected of a missing file succeeded")
+	}
+}
+
+// TestCancelMidway cancels runs at different points (data files, expected
+// state, incrementals): Generate must return promptly with the context's
+// error and leave no goroutine waiting for a chunk that never comes.
+func TestCancelMidway(t *testing.T) {
+	for _, delay := range []time.Duration{2 * time.Millisecond, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			o := small(t.TempDir())
+			o.Items, o.Edge = 20000, false
+			ctx, cancel := context.WithTimeout(context.Background(), delay)
+			defer cancel()
+			_, err := Generate(ctx, o)
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want the context's error", err)
+			}
+		})
 	}
 }
 
@@ -1053,23 +1081,38 @@ func TestSkipExpected(t *testing.T) {
 // BenchmarkGenerate1M generates a 1,000,000-item full export and its
 // expected state. Run it alone: go test -run x -bench 1M -benchtime 1x.
 func BenchmarkGenerate1M(b *testing.B) {
+	benchGenerate(b, Options{Items: 1_000_000, Seed: 1})
+}
+
+// BenchmarkGenerate4M is the large benchmark's data set: 4,000,000 items and
+// two incremental exports of 100,000 changes, with expected states.
+func BenchmarkGenerate4M(b *testing.B) {
+	benchGenerate(b, Options{Items: 4_000_000, Incrementals: 2, ChangesPerIncremental: 100_000, Seed: 1})
+}
+
+func benchGenerate(b *testing.B, o Options) {
 	for b.Loop() {
-		dir := b.TempDir()
+		o.Dir = b.TempDir()
 		start := time.Now()
-		res, err := Generate(context.Background(), Options{Dir: dir, Items: 1_000_000, Seed: 1})
+		res, err := Generate(context.Background(), o)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(res.Full.ItemCount)/time.Since(start).Seconds(), "items/s")
 		b.ReportMetric(float64(res.Full.Bytes)/float64(res.Full.ItemCount), "B/item")
-		var gz int64
-		_ = filepath.WalkDir(filepath.Join(dir, "AWSDynamoDB"), func(p string, d fs.DirEntry, err error) error {
+		var gz, exp int64
+		_ = filepath.WalkDir(o.Dir, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".gz") {
 				fi, _ := d.Info()
-				gz += fi.Size()
+				if strings.Contains(p, "expected") {
+					exp += fi.Size()
+				} else {
+					gz += fi.Size()
+				}
 			}
 			return err
 		})
-		b.ReportMetric(float64(gz)/(1<<20), "MiB-gz")
+		b.ReportMetric(float64(gz)/(1<<20), "MiB-exports")
+		b.ReportMetric(float64(exp)/(1<<20), "MiB-expected")
 	}
 }

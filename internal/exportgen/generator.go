@@ -101,7 +101,9 @@ func newGenerator(o *Options) *generator {
 type worker struct {
 	b1, b2 builder
 	pend   []byte
-	gz     *gzip.Writer
+	gz     *gzip.Writer // data files: DynamoDB-like compression
+	fastGz *gzip.Writer // expected states: only tests read them, speed wins
+	out    *gzip.Writer // the one w.flush feeds
 	bw     *bufio.Writer
 	md5    hash.Hash
 	// Per output file:
@@ -112,6 +114,7 @@ type worker struct {
 func newWorker() *worker {
 	w := &worker{md5: md5.New(), bw: bufio.NewWriterSize(nil, 256<<10)}
 	w.gz, _ = gzip.NewWriterLevel(nil, gzip.DefaultCompression)
+	w.fastGz, _ = gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w
 }
 
@@ -126,6 +129,7 @@ func (w *worker) create(path string) error {
 	w.md5.Reset()
 	w.bw.Reset(f)
 	w.gz.Reset(io.MultiWriter(w.bw, w.md5))
+	w.out = w.gz
 	w.pend = w.pend[:0]
 	return nil
 }
@@ -145,7 +149,7 @@ func (w *worker) flush() error {
 	if len(w.pend) == 0 {
 		return nil
 	}
-	_, err := w.gz.Write(w.pend)
+	_, err := w.out.Write(w.pend)
 	w.pend = w.pend[:0]
 	if err != nil {
 		return fmt.Errorf("exportgen: compress: %w", err)
@@ -156,7 +160,7 @@ func (w *worker) flush() error {
 func (w *worker) finish() (sum [16]byte, err error) {
 	err = w.flush()
 	if err == nil {
-		err = w.gz.Close()
+		err = w.out.Close()
 	}
 	if err == nil {
 		err = w.bw.Flush()

@@ -91,13 +91,43 @@ func newModel(o *Options) *model {
 	return m
 }
 
-// builder owns the bytes of the item being built. Slices handed out stay
-// valid until reset: a growing buf leaves earlier slices on the old array.
+// builder owns the memory of the item being built: its text and its
+// attribute and value slices come from slabs reused item after item, which
+// spares the allocator and the GC tens of small objects per item. Slices
+// handed out stay valid until reset; a slab that has to grow is replaced,
+// leaving earlier slices on the old array.
 type builder struct {
-	buf []byte
+	buf   []byte
+	attrs []ddb.Attr
+	vals  []ddb.Value
 }
 
-func (b *builder) reset() { b.buf = b.buf[:0] }
+func (b *builder) reset() {
+	b.buf = b.buf[:0]
+	b.attrs = b.attrs[:0]
+	b.vals = b.vals[:0]
+}
+
+// attrSlice returns an empty slice with room for n attributes. Appending
+// more than n reallocates rather than overwrite a neighbour.
+func (b *builder) attrSlice(n int) []ddb.Attr {
+	if cap(b.attrs)-len(b.attrs) < n {
+		b.attrs = make([]ddb.Attr, 0, max(2*cap(b.attrs), n, 64))
+	}
+	m := len(b.attrs)
+	b.attrs = b.attrs[:m+n]
+	return b.attrs[m : m : m+n]
+}
+
+// valSlice returns a slice of n values, to be filled by index.
+func (b *builder) valSlice(n int) []ddb.Value {
+	if cap(b.vals)-len(b.vals) < n {
+		b.vals = make([]ddb.Value, 0, max(2*cap(b.vals), n, 64))
+	}
+	m := len(b.vals)
+	b.vals = b.vals[:m+n]
+	return b.vals[m : m+n : m+n]
+}
 
 func (b *builder) mark() int { return len(b.buf) }
 
@@ -248,7 +278,7 @@ func (m *model) item(b *builder, i int64, created int, ver int32) ddb.Item {
 func (m *model) base(b *builder, i int64, created int) ddb.Item {
 	pk, sk, c, t := m.key(b, i, created)
 	r := newRng(m.seed, streamItem, uint64(i))
-	it := make(ddb.Item, 0, 24)
+	it := ddb.Item(b.attrSlice(24))
 	it = append(it,
 		ddb.Attr{Name: b.str("pk"), Value: ddb.Value{Kind: ddb.S, Bytes: pk}},
 		ddb.Attr{Name: b.str("sk"), Value: ddb.Value{Kind: ddb.S, Bytes: sk}},
@@ -266,7 +296,7 @@ func (m *model) base(b *builder, i int64, created int) ddb.Item {
 	}
 
 	n := 1 + r.intn(3)
-	lines := make([]ddb.Value, n)
+	lines := b.valSlice(n)
 	var amount, qty int64
 	for k := range lines {
 		q := int64(1 + r.intn(5))
@@ -277,11 +307,11 @@ func (m *model) base(b *builder, i int64, created int) ddb.Item {
 		b.buf = append(b.buf, "SKU-"...)
 		b.buf = strconv.AppendInt(b.buf, int64(10000+r.intn(90000)), 10)
 		sku := b.since(mk)
-		lines[k] = ddb.Value{Kind: ddb.M, Map: []ddb.Attr{
-			{Name: b.str("sku"), Value: ddb.Value{Kind: ddb.S, Bytes: sku}},
-			{Name: b.str("qty"), Value: b.valInt(q)},
-			{Name: b.str("price"), Value: b.valCents(price)},
-		}}
+		lines[k] = ddb.Value{Kind: ddb.M, Map: append(b.attrSlice(3),
+			b.attrBytes("sku", ddb.S, sku),
+			ddb.Attr{Name: b.str("qty"), Value: b.valInt(q)},
+			ddb.Attr{Name: b.str("price"), Value: b.valCents(price)},
+		)}
 	}
 
 	it = append(it,
@@ -310,12 +340,12 @@ func (m *model) base(b *builder, i int64, created int) ddb.Item {
 	b.buf = append(b.buf, ' ')
 	b.buf = append(b.buf, streets[r.intn(len(streets))]...)
 	street := b.since(mk)
-	it = append(it, ddb.Attr{Name: b.str("address"), Value: ddb.Value{Kind: ddb.M, Map: []ddb.Attr{
+	it = append(it, ddb.Attr{Name: b.str("address"), Value: ddb.Value{Kind: ddb.M, Map: append(b.attrSlice(4),
 		b.attrBytes("street", ddb.S, street),
 		b.attrS("city", ct.city),
 		b.attrS("zip", ct.zip),
 		b.attrS("country", ct.country),
-	}}})
+	)}})
 
 	if r.chance(30) {
 		it = append(it, b.attrS("notes", noteTexts[r.intn(len(noteTexts))]))
@@ -345,7 +375,7 @@ func (b *builder) pickSet(r *rng, kind ddb.Kind, from []string, k int) ddb.Value
 		elem = ddb.N
 	}
 	first := r.intn(len(from))
-	out := make([]ddb.Value, k)
+	out := b.valSlice(k)
 	for j := range out {
 		// Consecutive picks from a random start (mod len) are distinct
 		// because k <= len(from).

@@ -221,10 +221,11 @@ func (s *S3) wrap(op, key string, err error) error {
 			return &notFoundError{loc: loc, err: err}
 		case "NoSuchBucket":
 			return fmt.Errorf("%s %s: bucket %q does not exist (check the bucket name, region and endpoint): %w", op, loc, s.bucket, err)
-		case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
+		case "PermanentRedirect", "MovedPermanently", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
 			return fmt.Errorf("%s %s: the bucket is in another region; set the region (AWS_REGION or the S3 region option): %w", op, loc, err)
-		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
-			return fmt.Errorf("%s %s: access denied; check the AWS credentials and that they may %s this bucket: %w", op, loc, op, err)
+		case "AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
+			verb := map[string]string{"get": "read", "head": "read", "list": "list", "put": "write"}[op]
+			return fmt.Errorf("%s %s: access denied; check the AWS credentials and that they may %s this bucket: %w", op, loc, verb, err)
 		}
 	}
 	if re, ok := errors.AsType[interface {

@@ -69,4 +69,8 @@ func TestS3Errors(t *testing.T) {
 	if _, err := bad.List(ctx, ""); err == nil || !strings.Contains(err.Error(), "credentials") {
 		t.Errorf("List with a wrong secret: %v; want a hint about credentials", err)
 	}
+	// HEAD errors have no body and so no error code; the status must do.
+	if _, err := bad.Stat(ctx, "x"); err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "credentials") {
+		t.Errorf("Stat with a wrong secret: %v; want a hint about credentials", err)
+	}
 }

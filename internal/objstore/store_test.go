@@ -36,11 +36,11 @@ func testStoreContract(t *testing.T, st Store, root string) {
 	}
 
 	keys := map[string]string{
-		"a/b/c.txt":             "abc",
-		"a/b/d.txt":             "",
-		"a/bc.txt":              "bc",
-		"a-z.txt":               "dash",
-		"a/b/deep/er/x.json.gz": "deep",
+		"a/b/c.txt":              "abc",
+		"a/b/d.txt":              "",
+		"a/bc.txt":               "bc",
+		"a-z.txt":                "dash",
+		"a/b/deep/er/x.json.gz":  "deep",
 		"sp ace/ünï+cødé%20.txt": "unicode",
 	}
 	for k, v := range keys {
@@ -67,6 +67,22 @@ func testStoreContract(t *testing.T, st Store, root string) {
 		put(t, "over.txt", "second")
 		if got := get(t, "over.txt"); got != "second" {
 			t.Errorf("after overwrite got %q", got)
+		}
+	})
+
+	t.Run("unseekable body", func(t *testing.T) {
+		// A pipe-like reader: no Len, no Seek, so nothing can be pre-hashed.
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write([]byte("streamed "))
+			pw.Write([]byte("body"))
+			pw.Close()
+		}()
+		if err := st.Put(ctx, root+"stream.txt", pr); err != nil {
+			t.Fatalf("Put from a pipe: %v", err)
+		}
+		if got := get(t, "stream.txt"); got != "streamed body" {
+			t.Errorf("got %q", got)
 		}
 	})
 
