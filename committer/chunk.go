@@ -1,7 +1,6 @@
 package committer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/codec"
 	"github.com/apache/iceberg-go/table"
@@ -71,7 +68,10 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	if final, ok := natsbus.IntHeader(h, natsbus.HdrFinal); ok {
 		fs.Batches, fs.Items = batch+1, final
 	}
-	rec, err := decodeBatch(msg.Data())
+	if enc := h.Get(natsbus.HdrEncoding); enc != natsbus.BatchEncoding {
+		return c.fail(ctx, fmt.Errorf("batch %d of file %d has encoding %q; this committer reads %q: run the same floe version for transformers and committers", batch, file, enc, natsbus.BatchEncoding), msg)
+	}
+	rec, err := c.codec.Decode(msg.Data())
 	if err != nil {
 		return c.fail(ctx, fmt.Errorf("batch %d of file %d is not a valid Arrow IPC stream: %w", batch, file, err), msg)
 	}
@@ -107,23 +107,6 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 		ch.rescued += n
 	}
 	return nil
-}
-
-func decodeBatch(data []byte) (arrow.RecordBatch, error) {
-	if len(data) == 0 {
-		return nil, nil
-	}
-	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(memory.DefaultAllocator))
-	if err != nil {
-		return nil, err
-	}
-	defer r.Release()
-	if !r.Next() {
-		return nil, r.Err()
-	}
-	rec := r.RecordBatch()
-	rec.Retain()
-	return rec, nil
 }
 
 func (c *Committer) startChunk(ctx context.Context, first arrow.RecordBatch) error {
@@ -171,12 +154,17 @@ func (c *Committer) startChunk(ctx context.Context, first arrow.RecordBatch) err
 }
 
 // chunkBytes is the chunk size at which data files are closed and made
-// durable.
+// durable: the table's target file size, but at most a quarter of the
+// batch stream, whose space the chunk's un-acked messages hold.
 func (c *Committer) chunkBytes() int64 {
+	n := int64(defaultChunkBytes)
 	if v, err := strconv.ParseInt(c.tbl.Properties()[table.WriteTargetFileSizeBytesKey], 10, 64); err == nil && v > 0 {
-		return v
+		n = v
 	}
-	return defaultChunkBytes
+	if c.streamMaxBytes > 0 {
+		n = min(n, c.streamMaxBytes/4)
+	}
+	return n
 }
 
 // progress flushes a full chunk and commits a complete export.

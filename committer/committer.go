@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 	"github.com/nats-io/nats.go"
@@ -60,18 +61,25 @@ type Committer struct {
 	log   *slog.Logger
 	onEv  func(natsbus.Event)
 	state stateStore
+	codec *natsbus.Codec
 
 	// Stats is updated as data is written and committed.
 	Stats Stats
 
-	tbl      *table.Table
-	cur      *pending
-	sch      *schema.Schema
-	detected map[int]*detectResult
-	chunk    *chunk
-	held     []jetstream.Msg // acked once the current export ends
-	queued   []jetstream.Msg // plans waiting for the current export
-	streamID string
+	tbl *table.Table
+	cur *pending
+	sch *schema.Schema
+	// fileSchema is an unpinned schema file of the current export, applied
+	// over the detected schema.
+	fileSchema *schema.Schema
+	detected   map[int]*detectResult
+	chunk      *chunk
+	held       []jetstream.Msg // acked once the current export ends
+	queued     []jetstream.Msg // plans waiting for the current export
+	streamID   string
+	// streamMaxBytes caps chunks: un-acked chunk messages occupy the
+	// stream, and a chunk that could fill it would wait forever.
+	streamMaxBytes int64
 }
 
 type detectResult struct {
@@ -91,9 +99,13 @@ func New(nc *nats.Conn, cat catalog.Catalog, tableName string, o Options) (*Comm
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	codec, err := natsbus.NewCodec(memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
 	return &Committer{
 		table: tableName, ident: catalog.ToIdentifier(tableName), cat: cat, nc: nc, js: js,
-		log: o.Log.With("table", tableName), onEv: o.OnEvent,
+		log: o.Log.With("table", tableName), onEv: o.OnEvent, codec: codec,
 	}, nil
 }
 
@@ -104,24 +116,28 @@ func (c *Committer) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(500*time.Millisecond))
+	// A continuous pull (not Fetch with a deadline): a fetch given up
+	// by the client can race with messages the server already sent, which
+	// then wait out the ack wait before coming back.
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return fmt.Errorf("consuming %s: %w", natsbus.BatchesStream, err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		msg, err := it.Next()
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				break
 			}
-			c.log.Warn("fetching batches", "err", err)
-			time.Sleep(time.Second)
+			c.log.Warn("consuming batches", "err", err)
 			continue
 		}
-		for msg := range batch.Messages() {
-			if err := c.handle(ctx, msg); err != nil {
-				c.abortChunk()
-				return err
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			c.log.Debug("fetch ended", "err", err)
+		if err := c.handle(ctx, msg); err != nil {
+			c.abortChunk()
+			return err
 		}
 		if err := c.progress(ctx); err != nil {
 			c.abortChunk()
@@ -145,7 +161,9 @@ func (c *Committer) start(ctx context.Context) (jetstream.Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", natsbus.BatchesStream, err)
 	}
-	c.streamID = stream.CachedInfo().Created.UTC().Format(time.RFC3339Nano)
+	info := stream.CachedInfo()
+	c.streamID = info.Created.UTC().Format(time.RFC3339Nano)
+	c.streamMaxBytes = info.Config.MaxBytes
 	if err := c.recover(ctx); err != nil {
 		return nil, err
 	}
@@ -200,6 +218,12 @@ func (c *Committer) recover(ctx context.Context) error {
 		if err := c.removeOrphans(ctx, p); err != nil {
 			return err
 		}
+	}
+	if p.Phase == phaseDetect && len(p.Plan.Schema) > 0 {
+		if c.fileSchema, err = schema.Parse(p.Plan.Schema, p.Plan.Key); err != nil {
+			return fmt.Errorf("pending state schema file: %w", err)
+		}
+		schema.AssignColumns(c.fileSchema.Fields, schema.ColumnNames(p.Plan.ColumnNames))
 	}
 	c.detected = map[int]*detectResult{}
 	log.Info("resuming export", "phase", p.Phase, "dataFiles", len(p.DataFiles), "rows", p.Rows)
@@ -284,13 +308,21 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 	}
 	c.detected = map[int]*detectResult{}
 	var err error
+	c.sch, c.fileSchema = nil, nil
 	switch {
 	case c.tbl != nil:
 		c.sch, err = tableSchema(c.tbl)
 	case len(plan.Schema) > 0:
-		c.sch, err = schema.Parse(plan.Schema, plan.Key)
-		if err == nil {
-			schema.AssignColumns(c.sch.Fields, schema.ColumnNames(plan.ColumnNames))
+		// A pinned schema file is the whole schema; otherwise it fixes
+		// the types it lists and detection finds the rest.
+		var fs *schema.Schema
+		if fs, err = schema.Parse(plan.Schema, plan.Key); err == nil {
+			schema.AssignColumns(fs.Fields, schema.ColumnNames(plan.ColumnNames))
+			if fs.Pinned {
+				c.sch = fs
+			} else {
+				c.fileSchema = fs
+			}
 		}
 	}
 	if err != nil {
@@ -415,7 +447,16 @@ func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Ms
 	for _, f := range c.cur.Plan.Files {
 		root.Merge(&c.detected[f.Index].stats)
 	}
-	s, conflicts, err := schema.Decide(root, c.cur.Plan.Key, schema.ColumnNames(c.cur.Plan.ColumnNames))
+	key := c.cur.Plan.Key
+	if c.fileSchema != nil && len(c.fileSchema.Key) > 0 {
+		key = c.fileSchema.Key
+	}
+	s, conflicts, err := schema.Decide(root, key, schema.ColumnNames(c.cur.Plan.ColumnNames))
+	if err == nil && c.fileSchema != nil {
+		s = schema.Override(s, c.fileSchema)
+		schema.AssignColumns(s.Fields, schema.ColumnNames(c.cur.Plan.ColumnNames))
+		err = s.Validate()
+	}
 	if err != nil {
 		return c.fail(ctx, err, nil)
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/nats-io/nats.go"
@@ -211,8 +210,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 	if err := json.Unmarshal(task.TableSchema, ice); err != nil {
 		return permanent(fmt.Errorf("task table schema: %w", err))
 	}
-	mem := memory.NewGoAllocator()
-	b, err := arrowconv.New(mem, s, ice)
+	b, err := arrowconv.New(memory.DefaultAllocator, s, ice)
 	if err != nil {
 		return permanent(err)
 	}
@@ -232,32 +230,30 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		items     int64
 		buf       bytes.Buffer
 	)
+	var payload []byte
 	flush := func(final bool) error {
 		rec := b.NewRecordBatch()
 		defer rec.Release()
-		buf.Reset()
+		payload = payload[:0]
 		if rec.NumRows() > 0 || final {
-			w := ipc.NewWriter(&buf, ipc.WithSchema(b.Schema()), ipc.WithZstd(), ipc.WithAllocator(mem))
-			if err := w.Write(rec); err != nil {
-				return permanent(fmt.Errorf("arrow ipc: %w", err))
-			}
-			if err := w.Close(); err != nil {
-				return permanent(fmt.Errorf("arrow ipc: %w", err))
+			if payload, err = t.codec.Encode(payload, &buf, rec); err != nil {
+				return permanent(err)
 			}
 		}
-		if int64(buf.Len()) > t.nc.MaxPayload()-4096 {
-			return permanent(fmt.Errorf("data file %s: batch %d encodes to %d bytes, over the NATS server's max_payload %d: raise max_payload", task.File.Key, batchNo, buf.Len(), t.nc.MaxPayload()))
+		if int64(len(payload)) > t.nc.MaxPayload()-4096 {
+			return permanent(fmt.Errorf("data file %s: batch %d encodes to %d bytes, over the NATS server's max_payload %d: raise max_payload", task.File.Key, batchNo, len(payload), t.nc.MaxPayload()))
 		}
 		m := nats.NewMsg(natsbus.BatchSubject(task.Table))
 		t.headers(m, task, natsbus.KindBatch)
 		m.Header.Set(natsbus.HdrBatch, strconv.Itoa(batchNo))
+		m.Header.Set(natsbus.HdrEncoding, natsbus.BatchEncoding)
 		m.Header.Set(natsbus.HdrRows, strconv.FormatInt(rec.NumRows(), 10))
 		m.Header.Set(natsbus.HdrRescued, strconv.FormatInt(rescued, 10))
 		if final {
 			m.Header.Set(natsbus.HdrFinal, strconv.FormatInt(items, 10))
 		}
 		m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, batchNo))
-		m.Data = buf.Bytes()
+		m.Data = payload
 		if err := t.publish(ctx, m); err != nil {
 			return err
 		}

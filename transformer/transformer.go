@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -47,6 +49,8 @@ type Transformer struct {
 	// Stats is updated as files are processed.
 	Stats Stats
 
+	codec *natsbus.Codec
+
 	storesMu sync.Mutex
 	stores   map[string]objstore.Store
 }
@@ -70,7 +74,11 @@ func New(nc *nats.Conn, open StoreOpener, o Options) (*Transformer, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, stores: map[string]objstore.Store{}}, nil
+	codec, err := natsbus.NewCodec(memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, codec: codec, stores: map[string]objstore.Store{}}, nil
 }
 
 // ackWait is how long a task may go without a heartbeat before the server
@@ -102,18 +110,28 @@ func (t *Transformer) Run(ctx context.Context) error {
 }
 
 func (t *Transformer) work(ctx context.Context, cons jetstream.Consumer) {
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+	// Each worker holds at most one task: a continuous pull of one message
+	// at a time, so tasks spread over workers and processes. (Fetch with a
+	// deadline can lose a race with a message already sent, stalling that
+	// task for the ack wait.)
+	it, err := cons.Messages(jetstream.PullMaxMessages(1))
+	if err != nil {
+		t.log.Error("consuming tasks", "err", err)
+		return
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		msg, err := it.Next()
 		if err != nil {
-			if ctx.Err() == nil {
-				t.log.Warn("fetching tasks", "err", err)
-				sleep(ctx, time.Second)
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
 			}
+			t.log.Warn("consuming tasks", "err", err)
 			continue
 		}
-		for msg := range batch.Messages() {
-			t.handle(ctx, msg)
-		}
+		t.handle(ctx, msg)
 	}
 }
 
@@ -236,8 +254,15 @@ func (t *Transformer) publish(ctx context.Context, m *nats.Msg) error {
 		if errors.Is(err, nats.ErrMaxPayload) {
 			return permanent(fmt.Errorf("publish: %w", err))
 		}
+		// A full batch stream is the normal back-pressure of a committer
+		// slower than the transformers: poll it briskly. Other errors
+		// (server away) back off further.
+		limit := 5 * time.Second
+		if errors.Is(err, jetstream.ErrMaxBytesExceeded) || strings.Contains(err.Error(), "maximum bytes exceeded") {
+			limit = 200 * time.Millisecond
+		}
 		t.log.Debug("publish failed; retrying", "err", err, "in", backoff)
 		sleep(ctx, backoff)
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, limit)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -25,10 +26,11 @@ import (
 
 // globals are flags every command takes.
 type globals struct {
-	Config     kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path"`
-	LogFormat  string          `help:"Log format: text or json." enum:"text,json" default:"text"`
-	LogLevel   string          `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
-	CPUProfile string          `help:"Write a Go CPU profile of the command to this file (for performance reports)." type:"path" placeholder:"FILE"`
+	Config      kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path"`
+	LogFormat   string          `help:"Log format: text or json." enum:"text,json" default:"text"`
+	LogLevel    string          `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
+	MemoryLimit byteSize        `help:"Soft memory limit of the process; the Go runtime collects garbage harder as it nears it (GOMEMLIMIT also works). 0 = none." default:"768MiB" placeholder:"SIZE"`
+	CPUProfile  string          `help:"Write a Go CPU profile of the command to this file (for performance reports)." type:"path" placeholder:"FILE"`
 
 	log *slog.Logger
 }
@@ -51,13 +53,13 @@ type tableFlags struct {
 	ColumnNames    string   `help:"Column names: as-is, or sanitize (lower-case, [a-z0-9_]; Glue/Athena-safe; the original name is kept in the column doc)." enum:"as-is,sanitize" default:"as-is"`
 	PartitionBy    []string `help:"Partition field: COLUMN or TRANSFORM(COLUMN), e.g. bucket(16,pk), truncate(4,sk), day(col). Repeatable." sep:"none" placeholder:"EXPR"`
 	FormatVersion  int      `help:"Iceberg format version of a new table: 2 or 3." enum:"2,3" default:"2"`
-	TargetFileSize int64    `help:"Target Parquet data file size in bytes." default:"134217728"`
+	TargetFileSize byteSize `help:"Target Parquet data file size (e.g. 128MiB)." default:"128MiB" placeholder:"SIZE"`
 }
 
 func (f tableFlags) plan(table string, s3 s3Flags) (planner.Options, error) {
 	o := planner.Options{
 		Table: table, S3: s3.options(), Key: f.Key, ColumnNames: schema.ColumnNames(f.ColumnNames),
-		PartitionBy: f.PartitionBy, FormatVersion: f.FormatVersion, TargetFileSize: f.TargetFileSize,
+		PartitionBy: f.PartitionBy, FormatVersion: f.FormatVersion, TargetFileSize: int64(f.TargetFileSize),
 	}
 	if f.Schema != "" {
 		data, err := os.ReadFile(f.Schema)
@@ -101,6 +103,9 @@ func main() {
 	kctx, err := parser.Parse(os.Args[1:])
 	parser.FatalIfErrorf(err)
 	c.log = newLogger(c.LogFormat, c.LogLevel)
+	if c.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(c.MemoryLimit))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if c.CPUProfile != "" {

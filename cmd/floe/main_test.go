@@ -171,7 +171,7 @@ func TestBadInput(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, root, dir string) []string // returns extra args
-		want  []string                                        // substrings of stderr
+		want  []string                                      // substrings of stderr
 	}{
 		{
 			name: "missing manifest",

@@ -86,13 +86,14 @@ func newConverter(t *schema.Type, bld array.Builder, scratch *[]byte) (converter
 			if !ok || sb.NumField() != len(t.Fields) {
 				return bad()
 			}
-			sc := &structConv{sb: sb, byName: make(map[string]int, len(t.Fields)), set: make([]bool, len(t.Fields))}
+			sc := &structConv{sb: sb, byName: make(map[string]int, len(t.Fields)), names: make([]string, len(t.Fields)), seen: make([]uint32, len(t.Fields))}
 			for i := range t.Fields {
 				c, err := newConverter(&t.Fields[i].Type, sb.FieldBuilder(i), scratch)
 				if err != nil {
 					return nil, fmt.Errorf("field %q: %w", t.Fields[i].Name, err)
 				}
 				sc.byName[t.Fields[i].Name] = i
+				sc.names[i] = t.Fields[i].Name
 				sc.fields = append(sc.fields, c)
 			}
 			return sc, nil
@@ -227,18 +228,62 @@ func (c mapConv) appendNull() { c.mb.AppendNull() }
 type structConv struct {
 	sb     *array.StructBuilder
 	byName map[string]int
+	names  []string // field names by index, for the hints
 	fields []converter
-	set    []bool
+	hint   []int32 // field index by position in the map last seen
+	// seen[i] == stamp marks field i as present in the map being checked
+	// or appended; bumping stamp clears every mark at once.
+	seen  []uint32
+	stamp uint32
 }
 
+// field returns the index of the struct field for the map entry at
+// position i, or -1. Maps of one attribute mostly list their names in the
+// same order, so the field found at this position last time is tried
+// first (see columnHints).
+func (c *structConv) field(i int, name []byte) int {
+	if i < len(c.hint) {
+		if fi := c.hint[i]; fi >= 0 && c.names[fi] == string(name) {
+			return int(fi)
+		}
+	}
+	fi, ok := c.byName[string(name)]
+	if !ok {
+		fi = -1
+	}
+	if i < len(c.hint) {
+		c.hint[i] = int32(fi)
+	} else if i == len(c.hint) && i < maxHints {
+		c.hint = append(c.hint, int32(fi))
+	}
+	return fi
+}
+
+// mark starts a new set of seen fields.
+func (c *structConv) mark() {
+	c.stamp++
+	if c.stamp == 0 {
+		clear(c.seen)
+		c.stamp = 1
+	}
+}
+
+// fits refuses a map with a name the struct lacks, a value that does not
+// fit, or a name that occurs twice: a struct has one slot per name, and
+// dropping either value would lose data, so such a map is rescued whole.
 func (c *structConv) fits(v *ddb.Value) bool {
 	if v.Kind != ddb.M {
 		return false
 	}
+	c.mark()
 	for i := range v.Map {
 		a := &v.Map[i]
-		fi, ok := c.byName[string(a.Name)]
-		if !ok || (a.Value.Kind != ddb.NULL && !c.fields[fi].fits(&a.Value)) {
+		fi := c.field(i, a.Name)
+		if fi < 0 || c.seen[fi] == c.stamp {
+			return false
+		}
+		c.seen[fi] = c.stamp
+		if a.Value.Kind != ddb.NULL && !c.fields[fi].fits(&a.Value) {
 			return false
 		}
 	}
@@ -251,18 +296,17 @@ func (c *structConv) append(v *ddb.Value) {
 		return
 	}
 	c.sb.Append(true)
-	clear(c.set)
+	// fits has run on v, but the marks may be stale: fits of a list of
+	// structs checks every element before any is appended.
+	c.mark()
 	for i := range v.Map {
 		a := &v.Map[i]
-		fi := c.byName[string(a.Name)]
-		if c.set[fi] {
-			continue // a duplicated name in a map: first one wins, as fits allowed it
-		}
-		c.set[fi] = true
+		fi := c.field(i, a.Name)
+		c.seen[fi] = c.stamp
 		c.fields[fi].append(&a.Value)
 	}
-	for i, done := range c.set {
-		if !done {
+	for i, s := range c.seen {
+		if s != c.stamp {
 			c.fields[i].appendNull()
 		}
 	}

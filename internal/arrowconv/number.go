@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/floe-io/floe/internal/ddb"
 	"github.com/floe-io/floe/internal/schema"
@@ -36,12 +37,7 @@ func (c longConv) parse(v *ddb.Value) (int64, bool) {
 	if v.Kind != ddb.N {
 		return 0, false
 	}
-	n, ok := schema.ParseNumber(v.Bytes, *c.scratch)
-	*c.scratch = n.Digits[:0]
-	if !ok {
-		return 0, false
-	}
-	return n.Int64()
+	return schema.ParseInt64(v.Bytes, *c.scratch)
 }
 
 func (c longConv) fits(v *ddb.Value) bool { _, ok := c.parse(v); return ok }
@@ -60,23 +56,23 @@ type decimalConv struct {
 	scratch *[]byte
 }
 
-func (c decimalConv) fits(v *ddb.Value) bool {
+// parse is called twice per value, by fits and by append; ParseDecimal's
+// fast path makes that cheaper than carrying the result between them
+// (fits of a list checks every element before append sees any).
+func (c decimalConv) parse(v *ddb.Value) (decimal128.Num, bool) {
 	if v.Kind != ddb.N {
-		return false
+		return decimal128.Num{}, false
 	}
-	n, ok := schema.ParseNumber(v.Bytes, *c.scratch)
-	*c.scratch = n.Digits[:0]
-	return ok && n.FitsDecimal(c.scale)
+	return schema.ParseDecimal(v.Bytes, c.scale, *c.scratch)
 }
 
+func (c decimalConv) fits(v *ddb.Value) bool { _, ok := c.parse(v); return ok }
 func (c decimalConv) append(v *ddb.Value) {
-	n, ok := schema.ParseNumber(v.Bytes, *c.scratch)
-	*c.scratch = n.Digits[:0]
-	if v.Kind != ddb.N || !ok || !n.FitsDecimal(c.scale) {
-		c.b.AppendNull()
+	if d, ok := c.parse(v); ok {
+		c.b.Append(d)
 		return
 	}
-	c.b.Append(n.Decimal(c.scale))
+	c.b.AppendNull()
 }
 func (c decimalConv) appendNull() { c.b.AppendNull() }
 
@@ -92,7 +88,11 @@ func (c numTextConv) fits(v *ddb.Value) bool {
 		return false
 	}
 	n, ok := schema.ParseNumber(v.Bytes, *c.scratch)
-	*c.scratch = n.Digits[:0]
+	if cap(n.Digits) > cap(*c.scratch) {
+		// Keep a buffer that had to grow; a failed parse returns none,
+		// and the shared scratch must not be lost to it.
+		*c.scratch = n.Digits[:0]
+	}
 	return ok
 }
 

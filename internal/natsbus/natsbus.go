@@ -48,14 +48,18 @@ type Config struct {
 	DuplicateWindow time.Duration
 	// MaxBatchBytes bounds the bytes waiting in FLOE_BATCHES. When it is
 	// full, transformers wait: this is the pipeline's back-pressure, so
-	// disk use stays bounded however large the export.
+	// disk use stays bounded however large the export. It also bounds
+	// memory: the server caches recently written blocks in memory, so an
+	// unbounded backlog would sit in RAM. Committers close a chunk of data
+	// files at a quarter of it (see committer), so it must hold a few
+	// chunks' worth of batches.
 	MaxBatchBytes int64
 	// Replicas is the stream replication factor (1 for a single server).
 	Replicas int
 }
 
 // DefaultConfig is used by floe run and as flag defaults.
-var DefaultConfig = Config{DuplicateWindow: time.Hour, MaxBatchBytes: 2 << 30, Replicas: 1}
+var DefaultConfig = Config{DuplicateWindow: time.Hour, MaxBatchBytes: 256 << 20, Replicas: 1}
 
 // StartEmbedded starts an in-process NATS server with JetStream storing
 // under dir. It listens on no port: clients connect in-process (see

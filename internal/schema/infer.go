@@ -101,7 +101,9 @@ func (d *Detector) observe(s *Stats, v *ddb.Value, item ddb.Item, depth int) {
 
 func (d *Detector) number(s *Stats, text []byte) {
 	n, ok := ParseNumber(text, d.scratch)
-	d.scratch = n.Digits[:0]
+	if cap(n.Digits) > cap(d.scratch) {
+		d.scratch = n.Digits[:0] // keep a grown buffer; a failed parse returns none
+	}
 	if !ok {
 		s.BadNumber = true
 		return
@@ -181,6 +183,9 @@ type Conflict struct {
 	Examples map[string]string
 }
 
+// String describes the conflict for logs and `floe schema detect`: the
+// types seen with their counts and an example item each, in a stable
+// order.
 func (c Conflict) String() string {
 	kinds := make([]string, 0, len(c.Counts))
 	for k := range c.Counts {

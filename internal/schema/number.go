@@ -197,3 +197,93 @@ func DecimalText(v decimal128.Num, scale int) string {
 	}
 	return s
 }
+
+// fastDigits is how many digits the fast paths below accumulate in a
+// uint64 without any overflow check: 10^18 < 2^63.
+const fastDigits = 18
+
+// ParseInt64 returns number text as an int64 when it is an integer in
+// range: ParseNumber followed by Int64, with a fast path for the plain
+// "-123" text that nearly every long column holds. Converters call it
+// twice per value (fits, then append), so its cost counts double.
+// scratch is used as by ParseNumber.
+func ParseInt64(text []byte, scratch []byte) (int64, bool) {
+	i, neg := 0, false
+	if len(text) > 0 && text[0] == '-' {
+		i, neg = 1, true
+	}
+	if n := len(text) - i; n > 0 && n <= fastDigits {
+		var u int64
+		for _, c := range text[i:] {
+			if c < '0' || c > '9' {
+				goto slow
+			}
+			u = u*10 + int64(c-'0')
+		}
+		if neg {
+			u = -u
+		}
+		return u, true
+	}
+slow:
+	n, ok := ParseNumber(text, scratch)
+	if !ok {
+		return 0, false
+	}
+	return n.Int64()
+}
+
+// ParseDecimal returns number text as an unscaled decimal128 at scale when
+// it fits decimal(38, scale): ParseNumber, FitsDecimal and Decimal in one,
+// with a fast path for plain "-123.45" text of up to 18 digits. scratch
+// is used as by ParseNumber.
+func ParseDecimal(text []byte, scale int, scratch []byte) (decimal128.Num, bool) {
+	if scale >= 0 && scale <= MaxDecimalPrecision-fastDigits {
+		if u, frac, neg, ok := plainDecimal(text); ok && frac <= scale {
+			// At most 18 digits, so at most 18 integer digits: any
+			// scale up to 20 leaves room for them in 38.
+			v := decimal128.FromU64(u).Mul(pow10[scale-frac])
+			if neg {
+				v = v.Negate()
+			}
+			return v, true
+		}
+	}
+	n, ok := ParseNumber(text, scratch)
+	if !ok || !n.FitsDecimal(scale) {
+		return decimal128.Num{}, false
+	}
+	return n.Decimal(scale), true
+}
+
+// plainDecimal reads "-ddd.ddd" text of 1 to 18 digits (the syntax
+// ParseNumber accepts, less '+' and exponents) as its digits u and the
+// number of digits after the point.
+func plainDecimal(text []byte) (u uint64, frac int, neg, ok bool) {
+	i := 0
+	if len(text) > 0 && text[0] == '-' {
+		i, neg = 1, true
+	}
+	digits, point := 0, -1
+	for ; i < len(text); i++ {
+		switch c := text[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+			if digits > fastDigits {
+				return 0, 0, false, false
+			}
+			u = u*10 + uint64(c-'0')
+		case c == '.' && point < 0:
+			point = digits
+		default:
+			return 0, 0, false, false
+		}
+	}
+	if digits == 0 {
+		return 0, 0, false, false
+	}
+	if point >= 0 {
+		frac = digits - point
+	}
+	return u, frac, neg, true
+}

@@ -111,6 +111,11 @@ func (s *Schema) Validate() error {
 	if len(s.Key) == 0 || len(s.Key) > 2 {
 		return fmt.Errorf("schema: key must name the partition key and optionally the sort key, got %d attributes", len(s.Key))
 	}
+	if len(s.Key) == 2 && s.Key[0] == s.Key[1] {
+		// Without this the duplicate surfaces later as "appears twice",
+		// which points at the attributes rather than at --key.
+		return fmt.Errorf("schema: key attribute %q is listed twice; the key is the partition key and optionally a different sort key", s.Key[0])
+	}
 	for _, k := range s.Key {
 		f := s.Field(k)
 		if f == nil {
@@ -133,6 +138,9 @@ func validateFields(path string, fields []Field) error {
 	names := make(map[string]bool, len(fields))
 	cols := make(map[string]bool, len(fields))
 	for _, f := range fields {
+		if f.Name == "" {
+			return fmt.Errorf("schema: an attribute under %q has an empty name", path)
+		}
 		if names[f.Name] {
 			return fmt.Errorf("schema: attribute %q appears twice", path+f.Name)
 		}
@@ -174,6 +182,11 @@ func validateType(path string, t *Type) error {
 	case ddb.M:
 		switch t.Map {
 		case MapStruct:
+			if len(t.Fields) == 0 {
+				// Parquet has no empty groups, and the schema file could
+				// not say it either ("fields" is left out when empty).
+				return fmt.Errorf("schema: attribute %q: a struct needs at least one field; store the map as json", path)
+			}
 			return validateFields(path+".", t.Fields)
 		case MapMap:
 			if t.Values == nil {
@@ -219,23 +232,47 @@ func Sanitize(name string) string {
 
 // AssignColumns sets the Column of every field (recursively) for a naming
 // mode, keeping any Column already set.
+//
+// A field whose name already is a usable column name keeps it, even when
+// an earlier field's name sanitizes to the same column or would take it as
+// a de-duplicated "name_2": the other field is the one that is renamed.
+// The reserved column names are avoided at the top level only; nested
+// fields live in their own name space.
 func AssignColumns(fields []Field, mode ColumnNames) {
+	assignColumns(fields, mode, true)
+}
+
+func assignColumns(fields []Field, mode ColumnNames, top bool) {
 	used := make(map[string]bool, len(fields))
 	for _, f := range fields {
 		if f.Column != "" {
 			used[f.Column] = true
 		}
 	}
+	free := func(col string) bool {
+		return !used[col] && !(top && (col == RescuedColumn || col == WriteTSColumn))
+	}
+	base := func(f *Field) string {
+		if mode == ColumnsSanitize {
+			return Sanitize(f.Name)
+		}
+		return f.Name
+	}
+	// First the fields that can keep their own name, so that no generated
+	// name takes it from them.
+	for i := range fields {
+		if f := &fields[i]; f.Column == "" && base(f) == f.Name && free(f.Name) {
+			f.Column = f.Name
+			used[f.Name] = true
+		}
+	}
 	for i := range fields {
 		f := &fields[i]
 		if f.Column == "" {
-			base := f.Name
-			if mode == ColumnsSanitize {
-				base = Sanitize(f.Name)
-			}
-			col := base
-			for n := 2; used[col] || col == RescuedColumn || col == WriteTSColumn; n++ {
-				col = base + "_" + strconv.Itoa(n)
+			b := base(f)
+			col := b
+			for n := 2; !free(col); n++ {
+				col = b + "_" + strconv.Itoa(n)
 			}
 			f.Column = col
 			used[col] = true
@@ -251,7 +288,7 @@ func assignTypeColumns(t *Type, mode ColumnNames) {
 	case t.Values != nil:
 		assignTypeColumns(t.Values, mode)
 	case t.Map == MapStruct:
-		AssignColumns(t.Fields, mode)
+		assignColumns(t.Fields, mode, false)
 	}
 }
 
@@ -339,7 +376,11 @@ func Parse(data []byte, key []string) (*Schema, error) {
 		return nil, fmt.Errorf("schema file is not valid JSON: %w", err)
 	}
 	var s *Schema
-	if _, ok := probe["attributes"]; ok {
+	// The documented format has an "attributes" array; in the short form
+	// every value is a type tag string, so an attribute that happens to be
+	// named "attributes" does not switch formats, while a malformed
+	// "attributes" still gets the documented format's error.
+	if raw, ok := probe["attributes"]; ok && !bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`"`)) {
 		var fs fileSchema
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
@@ -424,6 +465,26 @@ func fromFileType(path string, ft *fileType) (Type, error) {
 	bad := func() (Type, error) {
 		return Type{}, fmt.Errorf("schema file: attribute %q: %q is not a representation of %s", path, ft.As, ft.Type)
 	}
+	// A nested description the type does not use would be dropped without
+	// a word; it is a mistake in the file (a typo in "type" or "as").
+	misplaced := func(what string) (Type, error) {
+		if ft.As == "json" {
+			return Type{}, fmt.Errorf("schema file: attribute %q: %q does not apply to %s stored as json", path, what, ft.Type)
+		}
+		return Type{}, fmt.Errorf("schema file: attribute %q: %q does not apply to %s", path, what, ft.Type)
+	}
+	if ft.Element != nil && (kind != ddb.L || ft.As == "json") {
+		return misplaced("element")
+	}
+	if ft.Fields != nil && (kind != ddb.M || ft.As == "json") {
+		return misplaced("fields")
+	}
+	if ft.Values != nil && (kind != ddb.M || ft.As == "json") {
+		return misplaced("values")
+	}
+	if ft.Fields != nil && ft.Values != nil {
+		return Type{}, fmt.Errorf("schema file: attribute %q: \"fields\" and \"values\" exclude each other (a struct or a map)", path)
+	}
 	switch kind {
 	case ddb.N, ddb.NS:
 		switch m := decimalAs.FindStringSubmatch(ft.As); {
@@ -432,8 +493,13 @@ func fromFileType(path string, ft *fileType) (Type, error) {
 		case ft.As == "string":
 			t.Num = NumText
 		case m != nil:
-			t.Num = NumDecimal
-			t.Scale, _ = strconv.Atoi(m[1])
+			scale, err := strconv.Atoi(m[1])
+			if err != nil || scale > MaxDecimalPrecision {
+				// Reported here: Atoi saturates, so Validate would quote
+				// a scale the file does not hold.
+				return Type{}, fmt.Errorf("schema file: attribute %q: decimal scale %s out of range 0..%d", path, m[1], MaxDecimalPrecision)
+			}
+			t.Num, t.Scale = NumDecimal, scale
 		default:
 			return bad()
 		}

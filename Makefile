@@ -1,0 +1,56 @@
+# floe — build, test, benchmark.
+#
+#   make test    everything CI runs: vet, staticcheck, unit/integration tests
+#                with -race (real NATS, real S3 via versitygw, real SQLite),
+#                and the PyIceberg interop tier
+#   make bench   throughput and peak memory, per stage and end to end
+#   make build   bin/floe
+#
+# Every tool is installed by the targets themselves (go install / pip), so a
+# fresh machine needs only Go and Python 3.
+
+GO        ?= go
+GOBIN     ?= $(shell $(GO) env GOPATH)/bin
+VERSITYGW := $(GOBIN)/versitygw
+STATICCHECK := $(GOBIN)/staticcheck
+VERSITYGW_VERSION   := v1.8.0
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build test unit lint interop tools bench bench-stages bench-e2e clean
+
+build:
+	$(GO) build -o bin/floe ./cmd/floe
+
+tools: $(VERSITYGW) $(STATICCHECK)
+
+$(VERSITYGW):
+	$(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+$(STATICCHECK):
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: $(STATICCHECK)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# FLOE_S3TEST_REQUIRE makes the S3 tests fail, not skip, without versitygw.
+unit: $(VERSITYGW)
+	FLOE_S3TEST_REQUIRE=1 PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 30m ./...
+
+interop: build
+	bash interop/run.sh
+
+test: lint unit interop
+
+# BENCH_ITEMS sets the export sizes of the end-to-end benchmark.
+BENCH_ITEMS ?= 1000000 4000000
+bench: bench-stages bench-e2e
+
+bench-stages:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/ddb/ ./internal/arrowconv/ ./internal/exportgen/
+
+bench-e2e: build
+	bash scripts/bench.sh $(BENCH_ITEMS)
+
+clean:
+	rm -rf bin .bench .venv-interop

@@ -1,0 +1,789 @@
+#!/usr/bin/env python3
+"""Check that PyIceberg reads a floe table back exactly as DynamoDB items.
+
+Opens the warehouse's SQLite catalog with PyIceberg's own SqlCatalog, scans
+the table to Arrow, turns every row back into DynamoDB-typed values (using
+the table property ``floe.schema`` to know each column's DynamoDB type and
+merging ``_rescued`` attributes back in) and compares the result, row by row
+and attribute by attribute, with a generator's expected-state file.
+
+Normalisation is the one of floe's Go test harness (internal/testutil):
+numbers compare by value, NULL-valued attributes and NULL-valued map entries
+are dropped on both sides (a column cannot tell NULL from absent), null
+struct fields are absent, lists and sets keep their order, map entry order
+is ignored.
+
+Also checked: row count, duplicate keys, the current snapshot's summary
+carries ``floe.export-id`` (and the given one, with --export-id), the
+identifier fields are the key columns, every column has the Arrow type its
+floe.schema representation implies, and no column is unaccounted for. And,
+since engines prune files by it: every data file's partition values
+(recomputed with PyIceberg's transforms), record count, value/null counts and
+lower/upper bounds of top-level primitive columns agree with the file's rows,
+and point lookups through PyIceberg's filtered scan find their rows.
+
+Exit status: 0 when the table matches, 1 on any mismatch (a readable diff of
+the first differences is printed), 2 when the table cannot be opened or read
+at all (PyIceberg's error is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import decimal
+import gzip
+import json
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+# 38 significant digits and exponents down to 1E-130 must survive
+# arithmetic-free handling; Decimal construction is exact anyway, but keep
+# the context wide in case anything normalises.
+decimal.getcontext().prec = 200
+decimal.getcontext().Emin = -999999
+decimal.getcontext().Emax = 999999
+
+RESCUED = "_rescued"
+WRITE_TS = "_ddb_write_ts"
+SCHEMA_PROP = "floe.schema"
+EXPORT_ID = "floe.export-id"
+KINDS = ("S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M")
+
+
+class Mismatch(Exception):
+    """A value that cannot be what floe's type mapping says it is."""
+
+
+# --------------------------------------------------------------------------
+# floe.schema
+
+
+@dataclass
+class FType:
+    kind: str
+    num: str = ""  # N/NS: "long", "string" or "decimal"
+    scale: int = 0
+    elem: FType | None = None  # L stored as a list
+    map: str = ""  # M: "struct", "map" or "json"
+    fields: list[FField] = field(default_factory=list)
+    values: FType | None = None
+
+    def describe(self) -> str:
+        if self.kind in ("N", "NS"):
+            n = f"decimal(38,{self.scale})" if self.num == "decimal" else self.num
+            return f"{self.kind} as {n}"
+        if self.kind == "L":
+            return "L as json" if self.elem is None else f"L of {self.elem.describe()}"
+        if self.kind == "M":
+            return f"M as {self.map}"
+        return self.kind
+
+
+@dataclass
+class FField:
+    name: str
+    column: str
+    type: FType
+
+
+_DECIMAL_AS = re.compile(r"^decimal\(\s*38\s*,\s*(\d+)\s*\)$")
+
+
+def parse_type(path: str, ft: dict) -> FType:
+    kind = ft.get("type")
+    if kind not in KINDS:
+        raise ValueError(f"floe.schema: attribute {path!r}: unknown type {kind!r}")
+    as_ = ft.get("as", "")
+    t = FType(kind=kind)
+    if kind in ("N", "NS"):
+        m = _DECIMAL_AS.match(as_)
+        if as_ in ("", "long"):
+            t.num = "long"
+        elif as_ == "string":
+            t.num = "string"
+        elif m:
+            t.num, t.scale = "decimal", int(m.group(1))
+        else:
+            raise ValueError(f"floe.schema: attribute {path!r}: {as_!r} is not a representation of {kind}")
+    elif kind == "L":
+        if as_ == "json" or (as_ == "" and "element" not in ft):
+            t.elem = None
+        elif "element" in ft and as_ in ("", "list"):
+            t.elem = parse_type(path + "[]", ft["element"])
+        else:
+            raise ValueError(f"floe.schema: attribute {path!r}: {as_!r} is not a representation of L")
+    elif kind == "M":
+        if as_ == "json" or (as_ == "" and "fields" not in ft and "values" not in ft):
+            t.map = "json"
+        elif "values" in ft and as_ in ("", "map"):
+            t.map, t.values = "map", parse_type(path + "{}", ft["values"])
+        elif "fields" in ft and as_ in ("", "struct"):
+            t.map, t.fields = "struct", parse_fields(path + ".", ft["fields"])
+        else:
+            raise ValueError(f"floe.schema: attribute {path!r}: {as_!r} is not a representation of M")
+    elif as_:
+        raise ValueError(f"floe.schema: attribute {path!r}: {as_!r} is not a representation of {kind}")
+    return t
+
+
+def parse_fields(path: str, ffs: list) -> list[FField]:
+    out = []
+    for ff in ffs:
+        name = ff["name"]
+        out.append(FField(name=name, column=ff.get("column") or name, type=parse_type(path + name, ff)))
+    return out
+
+
+@dataclass
+class FSchema:
+    key: list[str]
+    fields: list[FField]
+
+
+def parse_schema(raw: str) -> FSchema:
+    doc = json.loads(raw)
+    if doc.get("version") != 1:
+        raise ValueError(f"floe.schema: version {doc.get('version')!r} is not supported (want 1)")
+    return FSchema(key=list(doc.get("key") or []), fields=parse_fields("", doc["attributes"]))
+
+
+# --------------------------------------------------------------------------
+# Canonical values: hashable, comparable forms of DynamoDB values.
+#   ("S", str) ("N", Decimal) ("B", bytes) ("BOOL", bool) ("NULL",)
+#   ("SS"|"NS"|"BS"|"L", (canon, ...))  ("M", ((name, canon), ...) sorted, no NULLs)
+# Decimal equality and hashing are by value, so 1.50 == 1.5.
+
+NULL = ("NULL",)
+
+
+def number(text: Any, path: str) -> tuple:
+    if not isinstance(text, str):
+        raise Mismatch(f"{path}: N value {text!r} is not a string")
+    try:
+        d = Decimal(text)
+    except decimal.InvalidOperation:
+        raise Mismatch(f"{path}: N value {text!r} is not a number") from None
+    if not d.is_finite():
+        raise Mismatch(f"{path}: N value {text!r} is not a finite number")
+    return ("N", d)
+
+
+def canon_map(pairs) -> tuple:
+    """A map's canonical form: entries sorted by name, NULL entries dropped."""
+    return ("M", tuple(sorted((k, v) for k, v in pairs if v != NULL)))
+
+
+def from_ddb_json(v: Any, path: str) -> tuple:
+    """Canonical form of a DynamoDB JSON value such as {"S": "x"}."""
+    if not isinstance(v, dict) or len(v) != 1:
+        raise Mismatch(f"{path}: {json.dumps(v)[:120]} is not a DynamoDB JSON value (want one type tag)")
+    (kind, x), = v.items()
+    try:
+        if kind == "S":
+            if not isinstance(x, str):
+                raise Mismatch(f"{path}: S value is not a string")
+            return ("S", x)
+        if kind == "N":
+            return number(x, path)
+        if kind == "B":
+            return ("B", base64.b64decode(x, validate=True))
+        if kind == "BOOL":
+            if not isinstance(x, bool):
+                raise Mismatch(f"{path}: BOOL value {x!r} is not a boolean")
+            return ("BOOL", x)
+        if kind == "NULL":
+            if x is not True:
+                raise Mismatch(f"{path}: NULL value {x!r} is not true")
+            return NULL
+        if kind == "SS":
+            return ("SS", tuple(("S", e) if isinstance(e, str) else _bad(path, "SS element", e) for e in x))
+        if kind == "NS":
+            return ("NS", tuple(number(e, path + "[]") for e in x))
+        if kind == "BS":
+            return ("BS", tuple(("B", base64.b64decode(e, validate=True)) for e in x))
+        if kind == "L":
+            if not isinstance(x, list):
+                raise Mismatch(f"{path}: L value is not a list")
+            return ("L", tuple(from_ddb_json(e, f"{path}[{i}]") for i, e in enumerate(x)))
+        if kind == "M":
+            if not isinstance(x, dict):
+                raise Mismatch(f"{path}: M value is not an object")
+            return canon_map((k, from_ddb_json(e, f"{path}.{k}")) for k, e in x.items())
+    except (ValueError, TypeError) as e:  # base64 errors, iteration of non-lists
+        raise Mismatch(f"{path}: bad {kind} value: {e}") from None
+    raise Mismatch(f"{path}: unknown DynamoDB type tag {kind!r}")
+
+
+def _bad(path: str, what: str, v: Any):
+    raise Mismatch(f"{path}: {what} {v!r} has the wrong type")
+
+
+def from_json_text(text: Any, path: str) -> tuple:
+    if not isinstance(text, str):
+        raise Mismatch(f"{path}: JSON column holds {type(text).__name__}, not a string")
+    try:
+        v = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise Mismatch(f"{path}: JSON column is not valid JSON ({e}): {text[:120]!r}") from None
+    return from_ddb_json(v, path)
+
+
+def show(c: tuple, limit: int = 240) -> str:
+    """DynamoDB JSON text of a canonical value, for diffs."""
+    s = json.dumps(to_ddb_json(c), ensure_ascii=False, separators=(",", ":"))
+    return s if len(s) <= limit else s[:limit] + f"…({len(s)} chars)"
+
+
+def to_ddb_json(c: tuple) -> Any:
+    kind = c[0]
+    if kind == "S":
+        return {"S": c[1]}
+    if kind == "N":
+        return {"N": str(c[1])}
+    if kind == "B":
+        return {"B": base64.b64encode(c[1]).decode()}
+    if kind == "BOOL":
+        return {"BOOL": c[1]}
+    if kind == "NULL":
+        return {"NULL": True}
+    if kind in ("SS", "NS", "BS"):
+        return {kind: [to_ddb_json(e)[kind[0]] for e in c[1]]}
+    if kind == "L":
+        return {"L": [to_ddb_json(e) for e in c[1]]}
+    if kind == "M":
+        return {"M": {k: to_ddb_json(v) for k, v in c[1]}}
+    return {"?": repr(c)}
+
+
+def show_key(key: tuple, names: list[str]) -> str:
+    return ", ".join(f"{n}={to_ddb_json(v)[v[0]]!r}" if v[0] != "B" else f"{n}={show(v)}" for n, v in zip(names, key))
+
+
+# --------------------------------------------------------------------------
+# Arrow values (as Python objects from pyarrow's to_pylist) → canonical.
+
+
+def from_column(v: Any, t: FType, path: str) -> tuple:
+    """Canonical form of a non-null cell holding a value of floe type t."""
+    k = t.kind
+    if k == "S":
+        if not isinstance(v, str):
+            raise Mismatch(f"{path}: S column holds {type(v).__name__} {v!r}")
+        return ("S", v)
+    if k == "N":
+        return num_cell(v, t, path)
+    if k == "B":
+        if not isinstance(v, (bytes, bytearray)):
+            raise Mismatch(f"{path}: B column holds {type(v).__name__}")
+        return ("B", bytes(v))
+    if k == "BOOL":
+        if not isinstance(v, bool):
+            raise Mismatch(f"{path}: BOOL column holds {type(v).__name__} {v!r}")
+        return ("BOOL", v)
+    if k == "NULL":
+        return NULL
+    if k in ("SS", "NS", "BS"):
+        et = FType(kind=k[0], num=t.num, scale=t.scale)
+        return (k, list_cells(v, et, path))
+    if k == "L":
+        if t.elem is None:
+            c = from_json_text(v, path)
+            if c[0] != "L":
+                raise Mismatch(f"{path}: L JSON column holds a {c[0]}: {show(c)}")
+            return c
+        return ("L", list_cells(v, t.elem, path))
+    if k == "M":
+        if t.map == "json":
+            c = from_json_text(v, path)
+            if c[0] != "M":
+                raise Mismatch(f"{path}: M JSON column holds a {c[0]}: {show(c)}")
+            return c
+        if t.map == "map":
+            if not isinstance(v, list):
+                raise Mismatch(f"{path}: map column holds {type(v).__name__}")
+            pairs = []
+            for kk, vv in v:
+                if not isinstance(kk, str):
+                    raise Mismatch(f"{path}: map key {kk!r} is not a string")
+                pairs.append((kk, NULL if vv is None else from_column(vv, t.values, f"{path}.{kk}")))
+            names = [p[0] for p in pairs]
+            if len(set(names)) != len(names):
+                raise Mismatch(f"{path}: map has duplicate keys {sorted(n for n in set(names) if names.count(n) > 1)}")
+            return canon_map(pairs)
+        if t.map == "struct":
+            if not isinstance(v, dict):
+                raise Mismatch(f"{path}: struct column holds {type(v).__name__}")
+            extra = set(v) - {f.column for f in t.fields}
+            if extra:
+                raise Mismatch(f"{path}: struct has fields not in floe.schema: {sorted(extra)}")
+            pairs = []
+            for f in t.fields:
+                if f.column not in v:
+                    raise Mismatch(f"{path}: struct has no field {f.column!r} (attribute {f.name!r})")
+                fv = v[f.column]
+                if fv is not None:  # a null struct field is an absent attribute
+                    pairs.append((f.name, from_column(fv, f.type, f"{path}.{f.name}")))
+            return canon_map(pairs)
+    raise Mismatch(f"{path}: unsupported floe type {t.describe()}")
+
+
+def list_cells(v: Any, et: FType, path: str) -> tuple:
+    if not isinstance(v, list):
+        raise Mismatch(f"{path}: list column holds {type(v).__name__}")
+    return tuple(NULL if e is None else from_column(e, et, f"{path}[{i}]") for i, e in enumerate(v))
+
+
+def num_cell(v: Any, t: FType, path: str) -> tuple:
+    if t.num == "long":
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise Mismatch(f"{path}: long number column holds {type(v).__name__} {v!r}")
+        return ("N", Decimal(v))
+    if t.num == "decimal":
+        if not isinstance(v, Decimal):
+            raise Mismatch(f"{path}: decimal number column holds {type(v).__name__} {v!r}")
+        return ("N", v)
+    return number(v, path)  # "string": the exact text
+
+
+# --------------------------------------------------------------------------
+# Arrow type checks: the column types PyIceberg reads must be the Iceberg
+# types floe's mapping implies for each representation.
+
+
+def arrow_type_problems(at, t: FType, path: str) -> list[str]:
+    import pyarrow.types as pt
+
+    def want(ok: bool, what: str) -> list[str]:
+        return [] if ok else [f"column {path}: want {what} for {t.describe()}, PyIceberg read {at}"]
+
+    def is_str(x):
+        return pt.is_string(x) or pt.is_large_string(x) or pt.is_string_view(x)
+
+    def is_bin(x):
+        return pt.is_binary(x) or pt.is_large_binary(x) or pt.is_binary_view(x)
+
+    def is_list(x):
+        return pt.is_list(x) or pt.is_large_list(x) or pt.is_list_view(x) or pt.is_large_list_view(x)
+
+    def num_ok(x, tt: FType):
+        if tt.num == "long":
+            return pt.is_int64(x), "int64"
+        if tt.num == "decimal":
+            return pt.is_decimal(x) and x.precision == 38 and x.scale == tt.scale, f"decimal128(38,{tt.scale})"
+        return is_str(x), "string"
+
+    k = t.kind
+    if k in ("S", "NULL"):
+        return want(is_str(at), "string")
+    if k == "B":
+        return want(is_bin(at), "binary")
+    if k == "BOOL":
+        return want(pt.is_boolean(at), "bool")
+    if k == "N":
+        ok, what = num_ok(at, t)
+        return want(ok, what)
+    if k in ("SS", "NS", "BS"):
+        if not is_list(at):
+            return want(False, "a list")
+        et = at.value_type
+        if k == "SS":
+            return want(is_str(et), "list<string>")
+        if k == "BS":
+            return want(is_bin(et), "list<binary>")
+        ok, what = num_ok(et, t)
+        return want(ok, f"list<{what}>")
+    if k == "L":
+        if t.elem is None:
+            return want(is_str(at), "string (JSON)")
+        if not is_list(at):
+            return want(False, "a list")
+        return arrow_type_problems(at.value_type, t.elem, path + "[]")
+    if k == "M":
+        if t.map == "json":
+            return want(is_str(at), "string (JSON)")
+        if t.map == "map":
+            if not pt.is_map(at):
+                return want(False, "a map")
+            return want(is_str(at.key_type), "string map keys") + arrow_type_problems(at.item_type, t.values, path + "{}")
+        if not pt.is_struct(at):
+            return want(False, "a struct")
+        names = [at.field(i).name for i in range(at.num_fields)]
+        cols = [f.column for f in t.fields]
+        if names != cols:
+            return [f"column {path}: struct fields {names} are not floe.schema's {cols}"]
+        out = []
+        for i, f in enumerate(t.fields):
+            out += arrow_type_problems(at.field(i).type, f.type, f"{path}.{f.column}")
+        return out
+    return [f"column {path}: unknown floe type {k}"]
+
+
+# --------------------------------------------------------------------------
+
+
+def read_expected(path: str, key: list[str]) -> tuple[dict, list[str]]:
+    items: dict[tuple, dict] = {}
+    problems: list[str] = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:  # handles multi-member gzip
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            if "Item" not in rec:
+                raise ValueError(f"{path} line {lineno}: no Item")
+            item = {}
+            for name, v in rec["Item"].items():
+                c = from_ddb_json(v, f"{path} line {lineno}: {name}")
+                if c != NULL:
+                    item[name] = c
+            k = tuple(item.get(n) for n in key)
+            if None in k:
+                raise ValueError(f"{path} line {lineno}: item has no key attribute(s) {key}")
+            if k in items:
+                problems.append(f"expected file has duplicate key {show_key(k, key)}")
+            items[k] = item
+    return items, problems
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--warehouse", required=True, help="warehouse directory (holds catalog.db)")
+    ap.add_argument("--table", required=True, help="NS.NAME")
+    ap.add_argument("--expected", required=True, help="expected state: gzip'd DynamoDB JSON lines")
+    ap.add_argument("--key", required=True, help="key attributes, e.g. pk,sk")
+    ap.add_argument("--export-id", help="also require the current snapshot's floe.export-id to be this")
+    ap.add_argument("--max-diffs", type=int, default=5, help="differences to print (default 5)")
+    args = ap.parse_args()
+    key = [k for k in args.key.split(",") if k]
+    warehouse = args.warehouse.rstrip("/")
+    t0 = time.monotonic()
+
+    from pyiceberg.catalog import load_catalog
+
+    # Reading: any failure here is PyIceberg not being able to read the table.
+    try:
+        catalog = load_catalog("floe", type="sql", uri=f"sqlite:///{warehouse}/catalog.db", warehouse=f"file://{warehouse}")
+        tbl = catalog.load_table(args.table)
+        arrow = tbl.scan().to_arrow()
+    except Exception as e:  # noqa: BLE001 - report whatever PyIceberg raised
+        print(f"FAIL: PyIceberg could not read {args.table}: {type(e).__name__}: {e}", file=sys.stderr)
+        traceback.print_exc(limit=6, file=sys.stderr)
+        return 2
+
+    problems: list[str] = []  # table-level findings
+    raw = tbl.properties.get(SCHEMA_PROP)
+    if raw is None:
+        print(f"FAIL: table {args.table} has no {SCHEMA_PROP} property", file=sys.stderr)
+        return 1
+    fs = parse_schema(raw)
+    if fs.key != key:
+        problems.append(f"floe.schema key is {fs.key}, want {key}")
+    by_name = {f.name: f for f in fs.fields}
+    missing_keys = [k for k in key if k not in by_name]
+    if missing_keys:
+        print(f"FAIL: key attribute(s) {missing_keys} not in floe.schema", file=sys.stderr)
+        return 1
+
+    # Snapshot marker.
+    snap = tbl.current_snapshot()
+    if snap is None:
+        problems.append("table has no current snapshot")
+    else:
+        summary = snap.summary.additional_properties if snap.summary is not None else {}
+        eid = summary.get(EXPORT_ID)
+        if not eid:
+            problems.append(f"current snapshot {snap.snapshot_id} summary has no {EXPORT_ID}: {summary}")
+        elif args.export_id and eid != args.export_id:
+            problems.append(f"current snapshot {snap.snapshot_id} has {EXPORT_ID}={eid}, want {args.export_id}")
+
+    # Identifier fields = key columns, in key order.
+    ischema = tbl.schema()
+    ident = [ischema.find_column_name(i) for i in ischema.identifier_field_ids]
+    want_ident = [by_name[k].column for k in key]
+    if ident != want_ident:
+        problems.append(f"identifier fields are {ident}, want the key columns {want_ident}")
+
+    # Columns and their types.
+    cols = arrow.column_names
+    want_cols = [f.column for f in fs.fields]
+    unaccounted = [c for c in cols if c not in want_cols and c not in (RESCUED, WRITE_TS)]
+    if unaccounted:
+        problems.append(f"columns not in floe.schema: {unaccounted}")
+    for f in fs.fields:
+        if f.column not in cols:
+            problems.append(f"column {f.column!r} (attribute {f.name!r}) is missing from the scan")
+        else:
+            problems += arrow_type_problems(arrow.schema.field(f.column).type, f.type, repr(f.column))
+    for c in (RESCUED, WRITE_TS):
+        if c not in cols:
+            problems.append(f"column {c!r} is missing from the scan")
+
+    expected, exp_problems = read_expected(args.expected, key)
+    problems += exp_problems
+
+    # Rows → items.
+    present = [f for f in fs.fields if f.column in cols]
+    columns = {f.column: arrow.column(f.column).to_pylist() for f in present}
+    rescued = arrow.column(RESCUED).to_pylist() if RESCUED in cols else [None] * arrow.num_rows
+    row_errors: dict[int, list[str]] = {}
+    got: dict[tuple, dict] = {}
+    dup_keys: dict[tuple, int] = {}
+    for r in range(arrow.num_rows):
+        item: dict[str, tuple] = {}
+        errs: list[str] = []
+        for f in present:
+            v = columns[f.column][r]
+            if v is None:
+                continue
+            try:
+                c = from_column(v, f.type, f.name)
+            except Mismatch as e:
+                errs.append(str(e))
+                continue
+            if c != NULL:
+                item[f.name] = c
+        if rescued[r] is not None:
+            try:
+                obj = json.loads(rescued[r])
+                if not isinstance(obj, dict):
+                    raise Mismatch(f"{RESCUED}: not a JSON object: {rescued[r][:120]!r}")
+                for name, v in obj.items():
+                    c = from_ddb_json(v, f"{RESCUED}.{name}")
+                    if name in item:
+                        errs.append(f"attribute {name!r} is both in its column ({show(item[name])}) and in {RESCUED} ({show(c)})")
+                    elif c != NULL:
+                        item[name] = c
+            except (json.JSONDecodeError, Mismatch) as e:
+                errs.append(f"{RESCUED}: {e}")
+        k = tuple(item.get(n) for n in key)
+        if None in k:
+            errs.append(f"row {r} has no value for key attribute(s) {[n for n, v in zip(key, k) if v is None]}")
+            k = ("row", r)
+        if k in got:
+            dup_keys[k] = dup_keys.get(k, 1) + 1
+        got[k] = item
+        if errs:
+            row_errors.setdefault(k, []).extend(errs)
+
+    if arrow.num_rows != len(expected):
+        problems.append(f"table has {arrow.num_rows} rows, want {len(expected)}")
+    for k, n in sorted(dup_keys.items(), key=lambda kv: repr(kv[0]))[:args.max_diffs]:
+        problems.append(f"key {show_key(k, key)} appears in {n} rows")
+    if len(dup_keys) > args.max_diffs:
+        problems.append(f"... {len(dup_keys)} duplicated keys in all")
+
+    # Row by row, attribute by attribute.
+    diffs: list[str] = []
+    ndiff = 0
+
+    def add(text: str):
+        nonlocal ndiff
+        ndiff += 1
+        if len(diffs) < args.max_diffs:
+            diffs.append(text)
+
+    for k in sorted(expected, key=sortkey):
+        want = expected[k]
+        if k not in got:
+            add(f"missing row {show_key(k, key)}: want {show(canon_map(want.items()), 400)}")
+            continue
+        have = got[k]
+        lines = [f"  {e}" for e in row_errors.get(k, [])]
+        for name in sorted(set(want) | set(have)):
+            w, g = want.get(name), have.get(name)
+            if w == g:
+                continue
+            if g is None:
+                lines.append(f"  attribute {name!r}: missing, want {show(w)}")
+            elif w is None:
+                lines.append(f"  attribute {name!r}: unexpected {show(g)}")
+            else:
+                lines.append(f"  attribute {name!r}:\n    got  {show(g)}\n    want {show(w)}" + sub_diff(g, w))
+        if lines:
+            add(f"row {show_key(k, key)} differs:\n" + "\n".join(lines[:10]) + (f"\n  ... {len(lines)} in all" if len(lines) > 10 else ""))
+    for k in sorted((k for k in got if k not in expected), key=sortkey):
+        add(f"unexpected row {show_key(k, key) if k[0] != 'row' else k}: {show(canon_map(got[k].items()), 400)}"
+            + "".join(f"\n  {e}" for e in row_errors.get(k, [])))
+
+    files_note, nlookups = "?", 0
+    try:
+        file_problems, files_note = check_files(tbl, args.max_diffs * 4)
+        problems += file_problems
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"checking data-file metadata failed: {type(e).__name__}: {e}")
+    try:
+        lookup_problems, nlookups = check_lookups(tbl, fs, list(expected))
+        problems += lookup_problems
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"PyIceberg filtered scan failed: {type(e).__name__}: {e}")
+
+    secs = time.monotonic() - t0
+    if problems or ndiff:
+        print(f"FAIL: {args.table}: {arrow.num_rows} rows read by PyIceberg vs {len(expected)} expected; "
+              f"{len(problems)} table problems, {ndiff} row differences")
+        for p in problems:
+            print(f"- {p}")
+        if ndiff:
+            print(f"first {len(diffs)} of {ndiff} row differences:")
+            for d in diffs:
+                print(d)
+        return 1
+    print(f"OK: {args.table}: {arrow.num_rows} rows, {sum(len(i) for i in got.values())} attributes match "
+          f"{args.expected.rsplit('/', 1)[-1]} ({len(cols)} columns, snapshot {snap.snapshot_id}, "
+          f"{EXPORT_ID}={summary.get(EXPORT_ID)}; metadata of {files_note} consistent with the data; "
+          f"{nlookups} filtered key lookups; {secs:.1f}s)")
+    return 0
+
+
+def check_files(tbl, max_report: int) -> tuple[list[str], str]:
+    """Check each data file's metadata against its rows, as an engine that
+    prunes files by it would rely on: partition values (recomputed with
+    PyIceberg's own transforms), record counts, value and null counts and
+    lower/upper bounds of top-level primitive columns. Returns problems and
+    a one-line account of what was checked."""
+    import datetime
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from pyiceberg.conversions import from_bytes
+    from pyiceberg.types import PrimitiveType
+
+    ischema = tbl.schema()
+    specs = tbl.specs()
+    problems: list[str] = []
+    nfiles = nbounds = npart = 0
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+    def py(v):
+        if isinstance(v, datetime.datetime):
+            if v.tzinfo is None:
+                v = v.replace(tzinfo=datetime.timezone.utc)
+            return (v - epoch) // datetime.timedelta(microseconds=1)
+        return v
+
+    for task in tbl.scan().plan_files():
+        f = task.file
+        nfiles += 1
+        name = f.file_path.rsplit("/", 1)[-1]
+        if task.delete_files:
+            problems.append(f"{name}: has {len(task.delete_files)} delete files (a full load should have none)")
+        path = f.file_path[len("file://"):] if f.file_path.startswith("file://") else f.file_path
+        pf = pq.ParquetFile(path)
+        data = pf.read()
+        by_id = {}
+        for i, af in enumerate(data.schema):
+            fid = (af.metadata or {}).get(b"PARQUET:field_id")
+            if fid is not None:
+                by_id[int(fid)] = data.column(i)
+        if f.record_count != data.num_rows:
+            problems.append(f"{name}: manifest record_count {f.record_count}, file has {data.num_rows} rows")
+        spec = specs[f.spec_id]
+        for i, pfield in enumerate(spec.fields):
+            src = ischema.find_field(pfield.source_id)
+            col = by_id.get(pfield.source_id)
+            if col is None:
+                problems.append(f"{name}: no column with field id {pfield.source_id} ({src.name}) for partition field {pfield.name}")
+                continue
+            fn = pfield.transform.transform(src.field_type)
+            got = {fn(v) for v in col.to_pylist()}
+            want = f.partition[i]
+            npart += 1
+            if got != {want}:
+                problems.append(f"{name}: partition {pfield.name}={want!r} ({pfield.transform}({src.name})) "
+                                f"but PyIceberg computes {sorted(got, key=repr)[:5]} from the file's rows")
+        lower, upper = f.lower_bounds or {}, f.upper_bounds or {}
+        vcounts, ncounts = f.value_counts or {}, f.null_value_counts or {}
+        for fld in ischema.fields:
+            if not isinstance(fld.field_type, PrimitiveType):
+                continue
+            col = by_id.get(fld.field_id)
+            if col is None:
+                problems.append(f"{name}: no column with field id {fld.field_id} ({fld.name})")
+                continue
+            nulls = col.null_count
+            if fld.field_id in vcounts and vcounts[fld.field_id] != data.num_rows:
+                problems.append(f"{name}: column {fld.name!r} value_count {vcounts[fld.field_id]}, want {data.num_rows}")
+            if fld.field_id in ncounts and ncounts[fld.field_id] != nulls:
+                problems.append(f"{name}: column {fld.name!r} null_value_count {ncounts[fld.field_id]}, file has {nulls}")
+            if nulls == data.num_rows:
+                for which, b in (("lower", lower), ("upper", upper)):
+                    if fld.field_id in b:
+                        problems.append(f"{name}: column {fld.name!r} is all null but has a {which} bound")
+                continue
+            mm = pc.min_max(col)
+            lo, hi = py(mm["min"].as_py()), py(mm["max"].as_py())
+            if fld.field_id in lower:
+                nbounds += 1
+                lb = from_bytes(fld.field_type, lower[fld.field_id])
+                if not lb <= lo:
+                    problems.append(f"{name}: column {fld.name!r} lower bound {lb!r} > the file's minimum {lo!r}")
+            if fld.field_id in upper:
+                nbounds += 1
+                ub = from_bytes(fld.field_type, upper[fld.field_id])
+                if not ub >= hi:
+                    problems.append(f"{name}: column {fld.name!r} upper bound {ub!r} < the file's maximum {hi!r}")
+    if len(problems) > max_report:
+        problems = problems[:max_report] + [f"... {len(problems)} data-file metadata problems in all"]
+    return problems, f"{nfiles} data files, {npart} partition values, {nbounds} bounds"
+
+
+def check_lookups(tbl, fs: FSchema, keys: list[tuple], n: int = 24) -> tuple[list[str], int]:
+    """Point lookups through PyIceberg's filtered scan (partition and metrics
+    pruning): each sampled key must come back as exactly one row."""
+    from pyiceberg.expressions import And, EqualTo
+
+    by_name = {f.name: f for f in fs.fields}
+    kfields = [by_name[k] for k in fs.key]
+    if any(f.type.kind == "N" and f.type.num == "string" for f in kfields):
+        return [], 0  # the exact text of a number key is not known here
+    keys = sorted(keys, key=sortkey)
+    sample = [keys[i * (len(keys) - 1) // max(n - 1, 1)] for i in range(min(n, len(keys)))]
+    problems = []
+    for k in sample:
+        preds = []
+        for f, (kind, v) in zip(kfields, k):
+            if kind == "N":
+                v = int(v) if f.type.num == "long" else v
+            preds.append(EqualTo(f.column, v))
+        expr = preds[0] if len(preds) == 1 else And(*preds)
+        got = tbl.scan(row_filter=expr).to_arrow()
+        if got.num_rows != 1:
+            problems.append(f"filtered scan for {show_key(k, fs.key)} returned {got.num_rows} rows, want 1")
+    return problems, len(sample)
+
+
+def sortkey(k: tuple):
+    return tuple(repr(part) for part in k)
+
+
+def sub_diff(g: tuple, w: tuple, path: str = "") -> str:
+    """Where inside two differing values the first difference is."""
+    if g[0] != w[0]:
+        return f"\n    first difference at {path or 'top'}: type {g[0]} vs {w[0]}" if path else ""
+    if g[0] == "M":
+        gd, wd = dict(g[1]), dict(w[1])
+        for name in sorted(set(gd) | set(wd)):
+            if gd.get(name) != wd.get(name):
+                p = f"{path}.{name}"
+                if name not in gd:
+                    return f"\n    first difference at {p}: missing, want {show(wd[name], 120)}"
+                if name not in wd:
+                    return f"\n    first difference at {p}: unexpected {show(gd[name], 120)}"
+                return sub_diff(gd[name], wd[name], p)
+    elif g[0] in ("L", "SS", "NS", "BS"):
+        if len(g[1]) != len(w[1]):
+            return f"\n    first difference at {path or 'top'}: {len(g[1])} elements vs {len(w[1])}"
+        for i, (a, b) in enumerate(zip(g[1], w[1])):
+            if a != b:
+                return sub_diff(a, b, f"{path}[{i}]")
+    return f"\n    first difference at {path}: {show(g, 120)} vs {show(w, 120)}" if path else ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
