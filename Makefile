@@ -16,7 +16,7 @@ STATICCHECK := $(GOBIN)/staticcheck
 VERSITYGW_VERSION   := v1.8.0
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test unit lint interop tools bench bench-stages bench-e2e clean
+.PHONY: build test unit lint interop tools bench bench-stages bench-e2e clean demo
 
 build:
 	$(GO) build -o bin/floe ./cmd/floe
@@ -54,3 +54,13 @@ bench-e2e: build
 
 clean:
 	rm -rf bin .bench .venv-interop
+
+# The README's first command: generate a sample export, load it on the
+# embedded default (in-process NATS, SQLite catalog, local warehouse), and
+# show the table.
+DEMO ?= /tmp/floe-demo
+demo: build
+	rm -rf $(DEMO)
+	bin/floe gen --out $(DEMO)/export --items 100000
+	bin/floe run --export $(DEMO)/export/AWSDynamoDB --warehouse $(DEMO)/warehouse --table demo.orders --key pk,sk
+	bin/floe table info --warehouse $(DEMO)/warehouse --table demo.orders

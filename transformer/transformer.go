@@ -41,11 +41,12 @@ type Stats struct {
 
 // Transformer pulls tasks from FLOE_TASKS and processes them.
 type Transformer struct {
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	open    StoreOpener
-	log     *slog.Logger
-	workers int
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	open      StoreOpener
+	log       *slog.Logger
+	workers   int
+	exclusive bool
 	// Stats is updated as files are processed.
 	Stats Stats
 
@@ -59,7 +60,13 @@ type Transformer struct {
 type Options struct {
 	// Workers is the number of files processed at once (default 1).
 	Workers int
-	Log     *slog.Logger
+	// Exclusive says this is the only transformer process (floe run): on
+	// start it resets the shared consumer, so tasks a crashed predecessor
+	// held come back at once instead of after the ack wait. Never set it
+	// where other transformers may be running: their tasks would be
+	// delivered twice (harmless, but wasted work).
+	Exclusive bool
+	Log       *slog.Logger
 }
 
 // New returns a transformer using the connection nc.
@@ -78,7 +85,7 @@ func New(nc *nats.Conn, open StoreOpener, o Options) (*Transformer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, codec: codec, stores: map[string]objstore.Store{}}, nil
+	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, exclusive: o.Exclusive, codec: codec, stores: map[string]objstore.Store{}}, nil
 }
 
 // ackWait is how long a task may go without a heartbeat before the server
@@ -91,6 +98,12 @@ const maxDeliver = 5
 
 // Run processes tasks until ctx is done.
 func (t *Transformer) Run(ctx context.Context) error {
+	if t.exclusive {
+		err := t.js.DeleteConsumer(ctx, natsbus.TasksStream, natsbus.TransformerConsumer)
+		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("resetting the tasks consumer: %w", err)
+		}
+	}
 	cons, err := t.js.CreateOrUpdateConsumer(ctx, natsbus.TasksStream, jetstream.ConsumerConfig{
 		Durable:       natsbus.TransformerConsumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,

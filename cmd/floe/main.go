@@ -26,7 +26,7 @@ import (
 
 // globals are flags every command takes.
 type globals struct {
-	Config      kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path"`
+	Config      kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path" placeholder:"FILE"`
 	LogFormat   string          `help:"Log format: text or json." enum:"text,json" default:"text"`
 	LogLevel    string          `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
 	MemoryLimit byteSize        `help:"Soft memory limit of the process; the Go runtime collects garbage harder as it nears it (GOMEMLIMIT also works). 0 = none." default:"768MiB" placeholder:"SIZE"`
@@ -37,9 +37,9 @@ type globals struct {
 
 // s3Flags configure access to s3:// locations.
 type s3Flags struct {
-	S3Endpoint  string `help:"S3 endpoint URL, for S3-compatible stores (MinIO, versitygw)." placeholder:"URL"`
-	S3Region    string `help:"S3 region (default: from the AWS configuration)."`
-	S3PathStyle bool   `help:"Use path-style S3 addressing (most S3-compatible stores need it)."`
+	S3Endpoint  string `name:"s3-endpoint" env:"FLOE_S3_ENDPOINT" help:"S3 endpoint URL, for S3-compatible stores (MinIO, versitygw)." placeholder:"URL"`
+	S3Region    string `name:"s3-region" env:"FLOE_S3_REGION" help:"S3 region (default: from the AWS configuration)."`
+	S3PathStyle bool   `name:"s3-path-style" env:"FLOE_S3_PATH_STYLE" help:"Use path-style S3 addressing (most S3-compatible stores need it)."`
 }
 
 func (f s3Flags) options() objstore.S3Options {
@@ -49,7 +49,7 @@ func (f s3Flags) options() objstore.S3Options {
 // tableFlags say how a table is created when it does not exist yet.
 type tableFlags struct {
 	Key            []string `help:"The table key: partition key and optional sort key attribute (e.g. --key pk,sk). Full exports do not record it." placeholder:"PK[,SK]"`
-	Schema         string   `help:"Schema file (from 'floe schema detect', or {\"attr\": \"S\", ...}); skips detection." type:"existingfile" placeholder:"FILE"`
+	Schema         string   `help:"Schema file (from 'floe schema detect', or {\"attr\": \"S\", ...}): fixes the types of the attributes it lists; the others are detected, unless the file says \"pinned\": true (then no detection pass). See docs/schema-file.md." type:"existingfile" placeholder:"FILE"`
 	ColumnNames    string   `help:"Column names: as-is, or sanitize (lower-case, [a-z0-9_]; Glue/Athena-safe; the original name is kept in the column doc)." enum:"as-is,sanitize" default:"as-is"`
 	PartitionBy    []string `help:"Partition field: COLUMN or TRANSFORM(COLUMN), e.g. bucket(16,pk), truncate(4,sk), day(col). Repeatable." sep:"none" placeholder:"EXPR"`
 	FormatVersion  int      `help:"Iceberg format version of a new table: 2 or 3." enum:"2,3" default:"2"`

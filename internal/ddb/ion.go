@@ -54,7 +54,7 @@ func (d *IonDecoder) Decode(line []byte) (rec Record, err error) {
 		// The Ion reader is a third-party parser fed untrusted bytes; a
 		// panic in it must fail the line, not the transformer.
 		if p := recover(); p != nil {
-			rec, err = Record{}, &DecodeError{Msg: "line is not valid Ion", Err: fmt.Errorf("Ion reader failed: %v", p)}
+			rec, err = Record{}, &DecodeError{Msg: "line is not valid Ion", Err: fmt.Errorf("the Ion reader failed: %v", p)}
 		}
 	}()
 	rec, derr := d.decode(line)

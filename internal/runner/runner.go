@@ -126,7 +126,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	tr, err := transformer.New(nc, func(ctx context.Context, uri string) (objstore.Store, error) {
 		st, _, err := objstore.Parse(ctx, uri, o.Plan.S3)
 		return st, err
-	}, transformer.Options{Workers: workers, Log: log})
+	}, transformer.Options{Workers: workers, Log: log, Exclusive: true})
 	if err != nil {
 		return nil, err
 	}

@@ -10,9 +10,7 @@ func Override(detected, file *Schema) *Schema {
 	if len(file.Key) > 0 {
 		out.Key = file.Key
 	}
-	for _, f := range file.Fields {
-		out.Fields = append(out.Fields, f)
-	}
+	out.Fields = append(out.Fields, file.Fields...)
 	for _, f := range detected.Fields {
 		if file.Field(f.Name) == nil {
 			f.Column = "" // re-assigned below, avoiding the file's columns
