@@ -68,12 +68,9 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	if final, ok := natsbus.IntHeader(h, natsbus.HdrFinal); ok {
 		fs.Batches, fs.Items = batch+1, final
 	}
-	if enc := h.Get(natsbus.HdrEncoding); enc != natsbus.BatchEncoding {
-		return c.fail(ctx, fmt.Errorf("batch %d of file %d has encoding %q; this committer reads %q: run the same floe version for transformers and committers", batch, file, enc, natsbus.BatchEncoding), msg)
-	}
-	rec, err := c.codec.Decode(msg.Data())
+	rec, err := c.codec.Decode(h.Get(natsbus.HdrEncoding), msg.Data())
 	if err != nil {
-		return c.fail(ctx, fmt.Errorf("batch %d of file %d is not a valid Arrow IPC stream: %w", batch, file, err), msg)
+		return c.fail(ctx, fmt.Errorf("batch %d of file %d cannot be decoded: %w", batch, file, err), msg)
 	}
 	if c.chunk == nil {
 		if err := c.startChunk(ctx, rec); err != nil {

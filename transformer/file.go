@@ -246,7 +246,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		m := nats.NewMsg(natsbus.BatchSubject(task.Table))
 		t.headers(m, task, natsbus.KindBatch)
 		m.Header.Set(natsbus.HdrBatch, strconv.Itoa(batchNo))
-		m.Header.Set(natsbus.HdrEncoding, natsbus.BatchEncoding)
+		m.Header.Set(natsbus.HdrEncoding, t.codec.Encoding())
 		m.Header.Set(natsbus.HdrRows, strconv.FormatInt(rec.NumRows(), 10))
 		m.Header.Set(natsbus.HdrRescued, strconv.FormatInt(rescued, 10))
 		if final {

@@ -66,7 +66,10 @@ type Options struct {
 	// where other transformers may be running: their tasks would be
 	// delivered twice (harmless, but wasted work).
 	Exclusive bool
-	Log       *slog.Logger
+	// Uncompressed sends batches as plain Arrow IPC instead of zstd: for
+	// floe run, where they never leave the process.
+	Uncompressed bool
+	Log          *slog.Logger
 }
 
 // New returns a transformer using the connection nc.
@@ -81,7 +84,7 @@ func New(nc *nats.Conn, open StoreOpener, o Options) (*Transformer, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	codec, err := natsbus.NewCodec(memory.DefaultAllocator)
+	codec, err := natsbus.NewCodec(memory.DefaultAllocator, !o.Uncompressed)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	icecat "github.com/apache/iceberg-go/catalog"
@@ -68,8 +69,13 @@ func printSummary(w io.Writer, table string, res *runner.Result) {
 		}
 	}
 	if res.Items > 0 && secs > 0 {
-		fmt.Fprintf(w, "read %d items (%.1f MB of DynamoDB JSON) in %.1fs: %.0f items/s, %.1f MB/s\n",
+		fmt.Fprintf(w, "loaded %d items (%.1f MB of DynamoDB JSON) in %.1fs: %.0f items/s, %.1f MB/s\n",
 			res.Items, float64(res.Bytes)/1e6, secs, float64(res.Items)/secs, float64(res.Bytes)/1e6/secs)
+		var parts []string
+		for _, st := range res.Stages {
+			parts = append(parts, fmt.Sprintf("%s %.2fs", st.Name, st.Duration.Seconds()))
+		}
+		fmt.Fprintf(w, "stages: %s\n", strings.Join(parts, ", "))
 	}
 }
 

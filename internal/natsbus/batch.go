@@ -21,20 +21,27 @@ import (
 // API, is also cheaper and compresses the IPC metadata too.
 const BatchEncoding = "arrow-ipc+zstd"
 
+// BatchEncodingPlain is an uncompressed Arrow IPC stream, for batches that
+// never leave the process (floe run): compressing them would only spend
+// CPU. A committer reads both encodings.
+const BatchEncodingPlain = "arrow-ipc"
+
 // HdrEncoding names a batch's encoding, so the format can change without
 // breaking committers that read the old one.
 const HdrEncoding = "Floe-Encoding"
 
 // Codec encodes and decodes batches. It is safe for concurrent use.
 type Codec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
-	mem memory.Allocator
+	enc      *zstd.Encoder
+	dec      *zstd.Decoder
+	mem      memory.Allocator
+	compress bool
 }
 
-// NewCodec returns a Codec. The fastest zstd level is used: batches cross
-// a local network or a process, where CPU is scarcer than bandwidth.
-func NewCodec(mem memory.Allocator) (*Codec, error) {
+// NewCodec returns a Codec that encodes with BatchEncoding, or with
+// BatchEncodingPlain when compress is false. The fastest zstd level is
+// used: CPU is scarcer than bandwidth between transformers and committers.
+func NewCodec(mem memory.Allocator, compress bool) (*Codec, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, err
@@ -43,7 +50,15 @@ func NewCodec(mem memory.Allocator) (*Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Codec{enc: enc, dec: dec, mem: mem}, nil
+	return &Codec{enc: enc, dec: dec, mem: mem, compress: compress}, nil
+}
+
+// Encoding is the HdrEncoding value of the batches this codec encodes.
+func (c *Codec) Encoding() string {
+	if c.compress {
+		return BatchEncoding
+	}
+	return BatchEncodingPlain
 }
 
 // Encode appends the encoding of rec to dst. scratch holds the
@@ -57,18 +72,28 @@ func (c *Codec) Encode(dst []byte, scratch *bytes.Buffer, rec arrow.RecordBatch)
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("arrow ipc: %w", err)
 	}
+	if !c.compress {
+		return append(dst, scratch.Bytes()...), nil
+	}
 	return c.enc.EncodeAll(scratch.Bytes(), dst), nil
 }
 
-// Decode returns the record batch in data, or nil for a batch without
-// rows. The caller must Release it.
-func (c *Codec) Decode(data []byte) (arrow.RecordBatch, error) {
+// Decode returns the record batch in data, encoded as encoding says, or
+// nil for a batch without rows. The caller must Release it.
+func (c *Codec) Decode(encoding string, data []byte) (arrow.RecordBatch, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
-	raw, err := c.dec.DecodeAll(data, nil)
-	if err != nil {
-		return nil, fmt.Errorf("zstd: %w", err)
+	raw := data
+	switch encoding {
+	case BatchEncoding:
+		var err error
+		if raw, err = c.dec.DecodeAll(data, nil); err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+	case BatchEncodingPlain:
+	default:
+		return nil, fmt.Errorf("unknown batch encoding %q (want %s or %s): run the same floe version for transformers and committers", encoding, BatchEncoding, BatchEncodingPlain)
 	}
 	r, err := ipc.NewReader(bytes.NewReader(raw), ipc.WithAllocator(c.mem))
 	if err != nil {

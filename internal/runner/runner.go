@@ -51,6 +51,37 @@ type Result struct {
 	Rows     int64           // rows written by the committer
 	Rescued  int64
 	Duration time.Duration
+	// Stages splits Duration by what the committer was doing: planning,
+	// schema detection, loading (transform + write), commit and shutdown.
+	Stages []Stage
+
+	start, last time.Time
+	current     string
+}
+
+// Stage is a named span of a run.
+type Stage struct {
+	Name     string
+	Duration time.Duration
+}
+
+// stage ends the current stage and starts the one an event status names.
+func (r *Result) stage(status string) {
+	// Final statuses (committed, skipped, failed) and the end of the run
+	// start "finish": the commit is inside "load", shutdown is here.
+	next := map[string]string{natsbus.StatusDetecting: "detect", natsbus.StatusLoading: "load"}[status]
+	if next == "" {
+		next = "finish"
+	}
+	now := time.Now()
+	if r.current != "" && r.current != next {
+		r.Stages = append(r.Stages, Stage{Name: r.current, Duration: now.Sub(r.last)})
+		r.last = now
+	}
+	if r.current == "" {
+		r.last = now
+	}
+	r.current = next
 }
 
 // Run loads the exports into the table.
@@ -109,11 +140,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer cancel()
 	events := make(chan natsbus.Event, 64)
 	com, err := committer.New(nc, cat, o.Plan.Table, committer.Options{Log: log, OnEvent: func(e natsbus.Event) {
-		if e.Final() {
-			select {
-			case events <- e:
-			case <-runCtx.Done():
-			}
+		select {
+		case events <- e:
+		case <-runCtx.Done():
 		}
 	}})
 	if err != nil {
@@ -126,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	tr, err := transformer.New(nc, func(ctx context.Context, uri string) (objstore.Store, error) {
 		st, _, err := objstore.Parse(ctx, uri, o.Plan.S3)
 		return st, err
-	}, transformer.Options{Workers: workers, Log: log, Exclusive: true})
+	}, transformer.Options{Workers: workers, Log: log, Exclusive: true, Uncompressed: true})
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +185,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	prog := newProgress(o.Progress, log, total, len(plans))
 	defer prog.finish()
 
-	res := &Result{}
+	res := &Result{start: start, last: time.Now()}
+	res.Stages = append(res.Stages, Stage{Name: "plan", Duration: res.last.Sub(start)})
 	waiting := map[string]int{}
 	for i, p := range plans {
 		waiting[p.ExportID+"/"+p.Attempt] = i
@@ -171,9 +201,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		case err := <-fatal:
 			return nil, err
 		case e := <-events:
+			res.stage(e.Status)
 			i, ok := waiting[e.ExportID+"/"+e.Attempt]
-			if !ok {
-				continue // an export resumed from an earlier, interrupted run
+			if !ok || !e.Final() {
+				continue // progress, or an export resumed from an interrupted run
 			}
 			delete(waiting, e.ExportID+"/"+e.Attempt)
 			final[i] = e
@@ -185,7 +216,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Events = final
 	res.Items, res.Bytes = tr.Stats.Items.Load(), tr.Stats.Bytes.Load()
 	res.Rows, res.Rescued = com.Stats.Rows.Load(), tr.Stats.Rescued.Load()
+	res.stage("")
 	res.Duration = time.Since(start)
+	res.Stages = append(res.Stages, Stage{Name: res.current, Duration: time.Since(res.last)})
 	var errs []error
 	for _, e := range final {
 		if e.Status == natsbus.StatusFailed {
