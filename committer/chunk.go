@@ -73,15 +73,18 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 		return c.fail(ctx, fmt.Errorf("batch %d of file %d cannot be decoded: %w", batch, file, err), msg)
 	}
 	if c.chunk == nil {
-		if err := c.startChunk(ctx, rec); err != nil {
-			if rec != nil {
-				rec.Release()
-			}
-			return err
-		}
+		c.chunk = &chunk{}
 	}
 	ch := c.chunk
 	if rec != nil && rec.NumRows() > 0 {
+		// The writer starts with the first rows: a chunk may begin with
+		// empty files' final batches, which only need recording.
+		if ch.in == nil {
+			if err := c.startWriter(ctx, ch, rec.Schema()); err != nil {
+				rec.Release()
+				return err
+			}
+		}
 		ch.rows += rec.NumRows()
 		select {
 		case ch.in <- rec:
@@ -106,21 +109,15 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	return nil
 }
 
-func (c *Committer) startChunk(ctx context.Context, first arrow.RecordBatch) error {
+// startWriter starts the chunk's data file writer (iceberg-go's, in its own
+// goroutine), named with the write id recorded in the pending state.
+func (c *Committer) startWriter(ctx context.Context, ch *chunk, sc *arrow.Schema) error {
 	id, err := uuid.Parse(c.cur.Inflight)
 	if err != nil {
 		return fmt.Errorf("pending state write id %q: %w", c.cur.Inflight, err)
 	}
-	if first == nil {
-		// An empty file's final batch: nothing to write, but the batch
-		// must still be made durable with the next chunk.
-		c.chunk = &chunk{done: make(chan struct{})}
-		close(c.chunk.done)
-		return nil
-	}
 	wctx, cancel := context.WithCancel(ctx)
-	ch := &chunk{in: make(chan arrow.RecordBatch, 4), done: make(chan struct{}), cancel: cancel}
-	c.chunk = ch
+	ch.in, ch.done, ch.cancel = make(chan arrow.RecordBatch, 4), make(chan struct{}), cancel
 	records := func(yield func(arrow.RecordBatch, error) bool) {
 		for rec := range ch.in {
 			if !yield(rec, nil) {
@@ -130,7 +127,7 @@ func (c *Committer) startChunk(ctx context.Context, first arrow.RecordBatch) err
 	}
 	go func() {
 		defer close(ch.done)
-		for df, err := range table.WriteRecords(wctx, c.tbl, first.Schema(), iter.Seq2[arrow.RecordBatch, error](records),
+		for df, err := range table.WriteRecords(wctx, c.tbl, sc, iter.Seq2[arrow.RecordBatch, error](records),
 			table.WithWriteUUID(id),
 			table.WithRecordBatchBufferSize(4),
 			table.WithParquetRowGroupLimit(128*1024),
@@ -207,8 +204,8 @@ func (c *Committer) flushChunk(ctx context.Context) error {
 	}
 	if ch.in != nil {
 		close(ch.in)
+		<-ch.done
 	}
-	<-ch.done
 	c.chunk = nil
 	if ch.err != nil {
 		return fmt.Errorf("writing data files for export %s: %w", c.cur.Plan.ExportID, ch.err)
@@ -360,8 +357,8 @@ func (c *Committer) abortChunk() {
 	}
 	if ch.in != nil {
 		close(ch.in)
+		<-ch.done
 	}
-	<-ch.done
 }
 
 // deleteFiles removes every data file written for an export that will not

@@ -99,7 +99,7 @@ func New(nc *nats.Conn, cat catalog.Catalog, tableName string, o Options) (*Comm
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	codec, err := natsbus.NewCodec(memory.DefaultAllocator, true)
+	codec, err := natsbus.NewCodec(memory.DefaultAllocator)
 	if err != nil {
 		return nil, err
 	}

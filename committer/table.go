@@ -167,6 +167,7 @@ func ParsePartitionField(expr string) (transform, column string, err error) {
 
 func partitionSpec(ice *iceberg.Schema, s *schema.Schema, exprs []string) (*iceberg.PartitionSpec, error) {
 	var fields []iceberg.PartitionField
+	seen := map[string]bool{}
 	for i, e := range exprs {
 		tr, col, err := ParsePartitionField(e)
 		if err != nil {
@@ -191,6 +192,10 @@ func partitionSpec(ice *iceberg.Schema, s *schema.Schema, exprs []string) (*iceb
 		if tr == "identity" {
 			name = col
 		}
+		if seen[name] {
+			return nil, fmt.Errorf("partition field %q is given twice", e)
+		}
+		seen[name] = true
 		fields = append(fields, iceberg.PartitionField{SourceIDs: []int{src.ID}, FieldID: 1000 + i, Name: name, Transform: t})
 	}
 	spec := iceberg.NewPartitionSpec(fields...)

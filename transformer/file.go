@@ -55,6 +55,13 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// callbackError carries an error of ReadFile's callback through readLines,
+// so that it is not mistaken for a fault of the file.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
+func (e *callbackError) Unwrap() error { return e.err }
+
 // sourceError marks an error of the object store read itself (not of the
 // file's content), which may pass on retry.
 type sourceError struct{ err error }
@@ -77,10 +84,11 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 	}
 	raw, err := export.OpenData(ctx, st, export.DataFile{Key: f.Key, ItemCount: f.ItemCount, MD5: f.MD5})
 	if err != nil {
+		// OpenData's errors name the file and say what to do.
 		if errors.Is(err, objstore.ErrNotFound) {
-			return permanent(fmt.Errorf("data file %s: %w: the export is incomplete; restore the file or re-export", f.Key, err))
+			return permanent(err)
 		}
-		return fmt.Errorf("data file %s: %w", f.Key, err)
+		return err
 	}
 	defer raw.Close()
 	src := &sourceReader{r: raw}
@@ -91,6 +99,10 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 	defer gz.Close()
 	lines := ddb.NewLineReader(gz, maxLine)
 	err = readLines(lines, dec, f, fn)
+	var cb *callbackError
+	if errors.As(err, &cb) && !IsPermanent(cb.err) {
+		return cb.err // the caller's own failure (publishing), not the file's
+	}
 	if IsPermanent(err) {
 		// A damaged file often decodes into garbage before its end, where
 		// the MD5 is checked: say that the file is damaged, not only that a
@@ -136,7 +148,7 @@ func readLines(lines *ddb.LineReader, dec ddb.Decoder, f natsbus.File, fn func(r
 		}
 		items++
 		if err := fn(rec, lines.Line(), len(line)+1); err != nil {
-			return err
+			return &callbackError{err}
 		}
 	}
 	if items != f.ItemCount {
@@ -246,7 +258,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		m := nats.NewMsg(natsbus.BatchSubject(task.Table))
 		t.headers(m, task, natsbus.KindBatch)
 		m.Header.Set(natsbus.HdrBatch, strconv.Itoa(batchNo))
-		m.Header.Set(natsbus.HdrEncoding, t.codec.Encoding())
+		m.Header.Set(natsbus.HdrEncoding, natsbus.BatchEncoding)
 		m.Header.Set(natsbus.HdrRows, strconv.FormatInt(rec.NumRows(), 10))
 		m.Header.Set(natsbus.HdrRescued, strconv.FormatInt(rescued, 10))
 		if final {

@@ -66,10 +66,7 @@ type Options struct {
 	// where other transformers may be running: their tasks would be
 	// delivered twice (harmless, but wasted work).
 	Exclusive bool
-	// Uncompressed sends batches as plain Arrow IPC instead of zstd: for
-	// floe run, where they never leave the process.
-	Uncompressed bool
-	Log          *slog.Logger
+	Log       *slog.Logger
 }
 
 // New returns a transformer using the connection nc.
@@ -84,7 +81,7 @@ func New(nc *nats.Conn, open StoreOpener, o Options) (*Transformer, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	codec, err := natsbus.NewCodec(memory.DefaultAllocator, !o.Uncompressed)
+	codec, err := natsbus.NewCodec(memory.DefaultAllocator)
 	if err != nil {
 		return nil, err
 	}

@@ -32,53 +32,68 @@ func TestKillAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wh := filepath.Join(t.TempDir(), "wh")
-	args := []string{"run", "--export", gen.Full.Dir, "--warehouse", wh, "--table", "crash.orders",
-		"--key", "pk,sk", "--target-file-size", "256KiB", "--progress", "never", "--log-level", "warn"}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill schedule seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	kills := 0
-	for attempt := 0; ; attempt++ {
-		if attempt > 40 {
-			t.Fatalf("no run finished after %d attempts (%d kills)", attempt, kills)
+	// Rounds on fresh warehouses until enough kills landed mid-run; kill
+	// times are drawn within the duration of the last complete run, so
+	// they fall at every stage (planning, detection, table creation,
+	// chunk writes, state saves, the commit).
+	kills, runTime := 0, 1500*time.Millisecond
+	for round := 0; kills < 8; round++ {
+		if round > 10 {
+			t.Fatalf("only %d kills landed in %d rounds", kills, round)
 		}
-		cmd := exec.Command(floeBin, args...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		// Early kills hit planning, detection and table creation; later
-		// ones hit chunk writes, state saves and the commit.
-		after := time.Duration(100+rng.IntN(1400)) * time.Millisecond
-		if kills >= 8 {
-			after = 2 * time.Minute // enough kills: let it finish
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("run %d failed: %v\n%s", attempt, err, stderr.String())
+		wh := filepath.Join(t.TempDir(), "wh")
+		args := []string{"run", "--export", gen.Full.Dir, "--warehouse", wh, "--table", "crash.orders",
+			"--key", "pk,sk", "--target-file-size", "256KiB", "--progress", "never", "--log-level", "warn"}
+		for attempt := 0; ; attempt++ {
+			if attempt > 30 {
+				t.Fatalf("round %d: no run finished after %d attempts", round, attempt)
 			}
-			if kills < 8 {
-				continue // finished before the kill: run again (a no-op) and keep killing
+			cmd := exec.Command(floeBin, args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
 			}
-		case <-time.After(after):
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
-			continue
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			after := time.Duration(50+rng.Int64N(runTime.Milliseconds())) * time.Millisecond
+			if attempt >= 4 {
+				after = 2 * time.Minute // enough kills this round: let it finish
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("round %d run %d failed: %v\n%s", round, attempt, err, stderr.String())
+				}
+				if attempt == 0 {
+					runTime = time.Since(start) // undisturbed: sets the kill window
+				}
+			case <-time.After(after):
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				kills++
+				continue
+			}
+			break
 		}
-		break
+		verifyTable(t, wh, args, gen.Full.ExpectedPath)
 	}
 	t.Logf("%d kills", kills)
+}
+
+// verifyTable checks a table after kills: a rerun skips the export, and
+// the table holds exactly the expected rows, in one snapshot, with no
+// orphan data files.
+func verifyTable(t *testing.T, wh string, args []string, expectedPath string) {
+	t.Helper()
 	code, stdout, stderr := floe(t, args...)
 	if code != 0 || !strings.Contains(stdout, "skipped") {
 		t.Fatalf("a rerun after completion must skip the export: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-
 	cat, closeCat, err := catalog.Open(context.Background(), catalog.Config{Warehouse: wh})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +111,7 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := []string{"pk", "sk"}
-	want, err := testutil.ReadExpected(gen.Full.ExpectedPath, key)
+	want, err := testutil.ReadExpected(expectedPath, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +136,6 @@ func TestKillAndResume(t *testing.T) {
 		return nil
 	})
 	if len(orphans) > 0 {
-		t.Fatalf("%d orphan data files after %d kills, e.g. %s", len(orphans), kills, orphans[0])
+		t.Fatalf("%d orphan data files, e.g. %s", len(orphans), orphans[0])
 	}
 }

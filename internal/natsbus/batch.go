@@ -21,27 +21,22 @@ import (
 // API, is also cheaper and compresses the IPC metadata too.
 const BatchEncoding = "arrow-ipc+zstd"
 
-// BatchEncodingPlain is an uncompressed Arrow IPC stream, for batches that
-// never leave the process (floe run): compressing them would only spend
-// CPU. A committer reads both encodings.
-const BatchEncodingPlain = "arrow-ipc"
-
 // HdrEncoding names a batch's encoding, so the format can change without
 // breaking committers that read the old one.
 const HdrEncoding = "Floe-Encoding"
 
 // Codec encodes and decodes batches. It is safe for concurrent use.
 type Codec struct {
-	enc      *zstd.Encoder
-	dec      *zstd.Decoder
-	mem      memory.Allocator
-	compress bool
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+	mem memory.Allocator
 }
 
-// NewCodec returns a Codec that encodes with BatchEncoding, or with
-// BatchEncodingPlain when compress is false. The fastest zstd level is
-// used: CPU is scarcer than bandwidth between transformers and committers.
-func NewCodec(mem memory.Allocator, compress bool) (*Codec, error) {
+// NewCodec returns a Codec. The fastest zstd level is used: CPU is scarcer
+// than bandwidth between transformers and committers. (Compression also
+// pays in floe run: the batch stream's byte limit bounds a committer's
+// chunk, so compressed batches make 4-5 times larger data files.)
+func NewCodec(mem memory.Allocator) (*Codec, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, err
@@ -50,15 +45,7 @@ func NewCodec(mem memory.Allocator, compress bool) (*Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Codec{enc: enc, dec: dec, mem: mem, compress: compress}, nil
-}
-
-// Encoding is the HdrEncoding value of the batches this codec encodes.
-func (c *Codec) Encoding() string {
-	if c.compress {
-		return BatchEncoding
-	}
-	return BatchEncodingPlain
+	return &Codec{enc: enc, dec: dec, mem: mem}, nil
 }
 
 // Encode appends the encoding of rec to dst. scratch holds the
@@ -72,28 +59,21 @@ func (c *Codec) Encode(dst []byte, scratch *bytes.Buffer, rec arrow.RecordBatch)
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("arrow ipc: %w", err)
 	}
-	if !c.compress {
-		return append(dst, scratch.Bytes()...), nil
-	}
 	return c.enc.EncodeAll(scratch.Bytes(), dst), nil
 }
 
-// Decode returns the record batch in data, encoded as encoding says, or
-// nil for a batch without rows. The caller must Release it.
+// Decode returns the record batch in data, encoded as encoding says (nil
+// for empty data). The caller must Release it.
 func (c *Codec) Decode(encoding string, data []byte) (arrow.RecordBatch, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
-	raw := data
-	switch encoding {
-	case BatchEncoding:
-		var err error
-		if raw, err = c.dec.DecodeAll(data, nil); err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-	case BatchEncodingPlain:
-	default:
-		return nil, fmt.Errorf("unknown batch encoding %q (want %s or %s): run the same floe version for transformers and committers", encoding, BatchEncoding, BatchEncodingPlain)
+	if encoding != BatchEncoding {
+		return nil, fmt.Errorf("unknown batch encoding %q (want %s): run the same floe version for transformers and committers", encoding, BatchEncoding)
+	}
+	raw, err := c.dec.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("zstd: %w", err)
 	}
 	r, err := ipc.NewReader(bytes.NewReader(raw), ipc.WithAllocator(c.mem))
 	if err != nil {

@@ -2,13 +2,16 @@ package natsbus
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/klauspost/compress/zstd"
 )
 
 // variedSchema has a column of every kind of type the committer receives:
@@ -67,82 +70,70 @@ func buildVaried(mem memory.Allocator, n int) arrow.RecordBatch {
 }
 
 func TestCodecRoundTrip(t *testing.T) {
-	for _, compress := range []bool{true, false} {
-		for _, rows := range []int{1, 3, 100, 5000} {
-			name := map[bool]string{true: "zstd", false: "plain"}[compress]
-			t.Run(name+"/"+strings.Repeat("r", 0)+itoa(rows), func(t *testing.T) {
-				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-				defer mem.AssertSize(t, 0)
-				c, err := NewCodec(mem, compress)
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantEnc := BatchEncodingPlain
-				if compress {
-					wantEnc = BatchEncoding
-				}
-				if got := c.Encoding(); got != wantEnc {
-					t.Fatalf("Encoding() = %q, want %q", got, wantEnc)
-				}
-				rec := buildVaried(mem, rows)
-				defer rec.Release()
-				var scratch bytes.Buffer
-				prefix := []byte("keep")
-				data, err := c.Encode(append([]byte(nil), prefix...), &scratch, rec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.HasPrefix(data, prefix) {
-					t.Fatalf("Encode did not append to dst: starts with %q", data[:min(len(data), 8)])
-				}
-				got, err := c.Decode(c.Encoding(), data[len(prefix):])
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got == nil {
-					t.Fatal("Decode returned nil for a batch with rows")
-				}
-				defer got.Release()
-				if !got.Schema().Equal(rec.Schema()) {
-					t.Fatalf("schema:\n got %s\nwant %s", got.Schema(), rec.Schema())
-				}
-				if !array.RecordEqual(got, rec) {
-					t.Fatalf("decoded batch differs from the encoded one")
-				}
-			})
-		}
+	for _, rows := range []int{1, 3, 100, 5000} {
+		t.Run(fmt.Sprint(rows), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			c, err := NewCodec(mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := buildVaried(mem, rows)
+			defer rec.Release()
+			var scratch bytes.Buffer
+			prefix := []byte("keep")
+			data, err := c.Encode(append([]byte(nil), prefix...), &scratch, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(data, prefix) {
+				t.Fatalf("Encode did not append to dst: starts with %q", data[:min(len(data), 8)])
+			}
+			got, err := c.Decode(BatchEncoding, data[len(prefix):])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil {
+				t.Fatal("Decode returned nil for a batch with rows")
+			}
+			defer got.Release()
+			if !got.Schema().Equal(rec.Schema()) {
+				t.Fatalf("schema:\n got %s\nwant %s", got.Schema(), rec.Schema())
+			}
+			if !array.RecordEqual(got, rec) {
+				t.Fatalf("decoded batch differs from the encoded one")
+			}
+		})
 	}
 }
 
 // TestCodecEncodingIsDeterministic matters because a retried task must
 // republish byte-identical batches under the same message ids.
 func TestCodecEncodingIsDeterministic(t *testing.T) {
-	for _, compress := range []bool{true, false} {
-		c, err := NewCodec(memory.DefaultAllocator, compress)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := buildVaried(memory.DefaultAllocator, 50)
-		var s1, s2 bytes.Buffer
-		a, err := c.Encode(nil, &s1, rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := c.Encode(nil, &s2, rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-		if !bytes.Equal(a, b) {
-			t.Errorf("compress=%v: two encodings of the same batch differ", compress)
-		}
+	c, err := NewCodec(memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := buildVaried(memory.DefaultAllocator, 50)
+	defer rec.Release()
+	var s1, s2 bytes.Buffer
+	a, err := c.Encode(nil, &s1, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Encode(nil, &s2, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("two encodings of the same batch differ")
 	}
 }
 
 // TestCodecEncodeReusesScratch encodes different batches through one
 // scratch buffer: nothing of an earlier batch may leak into a later one.
 func TestCodecEncodeReusesScratch(t *testing.T) {
-	c, err := NewCodec(memory.DefaultAllocator, true)
+	c, err := NewCodec(memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +157,11 @@ func TestCodecEncodeReusesScratch(t *testing.T) {
 }
 
 func TestCodecDecodeEmptyAndZeroRows(t *testing.T) {
-	c, err := NewCodec(memory.DefaultAllocator, true)
+	c, err := NewCodec(memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, enc := range []string{BatchEncoding, BatchEncodingPlain, "", "bogus"} {
+	for _, enc := range []string{BatchEncoding, "", "bogus"} {
 		for _, data := range [][]byte{nil, {}} {
 			rec, err := c.Decode(enc, data)
 			if err != nil || rec != nil {
@@ -180,49 +171,51 @@ func TestCodecDecodeEmptyAndZeroRows(t *testing.T) {
 	}
 	// A batch without rows (an empty file's final batch) carries no rows
 	// after decoding, whether Decode returns nil or an empty batch.
-	for _, compress := range []bool{true, false} {
-		c, err := NewCodec(memory.DefaultAllocator, compress)
-		if err != nil {
-			t.Fatal(err)
+	rec := buildVaried(memory.DefaultAllocator, 0)
+	data, err := c.Encode(nil, new(bytes.Buffer), rec)
+	rec.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Decode(BatchEncoding, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != nil {
+		if got.NumRows() != 0 {
+			t.Errorf("zero-row batch decoded to %d rows", got.NumRows())
 		}
-		rec := buildVaried(memory.DefaultAllocator, 0)
-		data, err := c.Encode(nil, new(bytes.Buffer), rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := c.Decode(c.Encoding(), data)
-		if err != nil {
-			t.Fatalf("compress=%v: %v", compress, err)
-		}
-		if got != nil {
-			if got.NumRows() != 0 {
-				t.Errorf("compress=%v: zero-row batch decoded to %d rows", compress, got.NumRows())
-			}
-			got.Release()
-		}
+		got.Release()
 	}
 }
 
 func TestCodecDecodeCorrupt(t *testing.T) {
-	c, err := NewCodec(memory.DefaultAllocator, true)
+	c, err := NewCodec(memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := buildVaried(memory.DefaultAllocator, 20)
-	zstdData, err := c.Encode(nil, new(bytes.Buffer), rec)
+	defer rec.Release()
+	data, err := c.Encode(nil, new(bytes.Buffer), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plainC, err := NewCodec(memory.DefaultAllocator, false)
+	// An uncompressed IPC stream, and a valid zstd frame around bytes that
+	// are not one.
+	var ipcStream bytes.Buffer
+	w := ipc.NewWriter(&ipcStream, ipc.WithSchema(rec.Schema()))
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := zstd.NewWriter(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plainData, err := plainC.Encode(nil, new(bytes.Buffer), rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Release()
+	notIPC := enc.EncodeAll([]byte("zstd-compressed, but not an Arrow IPC stream"), nil)
+	truncatedIPC := enc.EncodeAll(ipcStream.Bytes()[:ipcStream.Len()/2], nil)
 	flip := func(b []byte, at int) []byte {
 		b = append([]byte(nil), b...)
 		b[at] ^= 0xff
@@ -234,14 +227,14 @@ func TestCodecDecodeCorrupt(t *testing.T) {
 		data     []byte
 		wantErr  string
 	}{
-		{"garbage as zstd", BatchEncoding, []byte("definitely not zstd"), "zstd"},
-		{"truncated zstd", BatchEncoding, zstdData[:len(zstdData)/2], "zstd"},
-		{"zstd checksum damaged", BatchEncoding, flip(zstdData, len(zstdData)-2), "zstd"},
-		{"garbage as plain", BatchEncodingPlain, []byte("definitely not arrow ipc"), "arrow ipc"},
-		{"truncated plain", BatchEncodingPlain, plainData[:len(plainData)/2], "arrow ipc"},
-		{"plain read as zstd", BatchEncoding, plainData, "zstd"},
-		{"unknown encoding", "arrow-ipc+lz4", zstdData, "unknown batch encoding"},
-		{"no encoding header", "", zstdData, "unknown batch encoding"},
+		{"garbage", BatchEncoding, []byte("definitely not zstd"), "zstd"},
+		{"truncated frame", BatchEncoding, data[:len(data)/2], "zstd"},
+		{"frame checksum damaged", BatchEncoding, flip(data, len(data)-2), "zstd"},
+		{"uncompressed IPC stream", BatchEncoding, ipcStream.Bytes(), "zstd"},
+		{"zstd around garbage", BatchEncoding, notIPC, "arrow ipc"},
+		{"zstd around a truncated stream", BatchEncoding, truncatedIPC, "arrow ipc"},
+		{"unknown encoding", "arrow-ipc+lz4", data, "unknown batch encoding"},
+		{"no encoding header", "", data, "unknown batch encoding"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,15 +261,4 @@ func TestCodecDecodeCorrupt(t *testing.T) {
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }

@@ -154,8 +154,10 @@ func ValidateTable(name string) error {
 	return nil
 }
 
-// token turns a validated NS.NAME into one subject token.
-func token(table string) string { return strings.ReplaceAll(table, ".", "__") }
+// token turns a validated NS.NAME into one subject token. The separator
+// must be a character table names cannot contain: "__" would make a__b.c
+// and a.b__c share subjects and state.
+func token(table string) string { return strings.ReplaceAll(table, ".", "-") }
 
 // TaskSubject is the subject of a table's tasks.
 func TaskSubject(table string) string { return "floe.tasks." + token(table) }

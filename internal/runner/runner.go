@@ -155,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	tr, err := transformer.New(nc, func(ctx context.Context, uri string) (objstore.Store, error) {
 		st, _, err := objstore.Parse(ctx, uri, o.Plan.S3)
 		return st, err
-	}, transformer.Options{Workers: workers, Log: log, Exclusive: true, Uncompressed: true})
+	}, transformer.Options{Workers: workers, Log: log, Exclusive: true})
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +202,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		case e := <-events:
 			res.stage(e.Status)
+			prog.phase(e.Status)
 			i, ok := waiting[e.ExportID+"/"+e.Attempt]
 			if !ok || !e.Final() {
 				continue // progress, or an export resumed from an interrupted run
@@ -210,7 +211,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			final[i] = e
 			prog.exportDone(e)
 		case <-tick.C:
-			prog.update(com.Stats.Rows.Load(), tr.Stats.Bytes.Load())
+			prog.update(com.Stats.Rows.Load(), tr.Stats.DetectedItems.Load(), tr.Stats.Bytes.Load())
 		}
 	}
 	res.Events = final
@@ -244,22 +245,26 @@ func checkWritable(dir string) error {
 }
 
 // progress shows a bar on a terminal, or logs a line every few seconds.
+// The bar follows the current export's phase: items scanned while the
+// schema is detected, then rows written while loading.
 type progress struct {
 	bar     *progressbar.ProgressBar
 	log     *slog.Logger
 	total   int64
 	exports int
 	done    int
+	what    string // current phase, for the description
+	base    int64  // rows written before the current export
 	last    time.Time
 	start   time.Time
 }
 
 func newProgress(w io.Writer, log *slog.Logger, total int64, exports int) *progress {
-	p := &progress{log: log, total: total, exports: exports, start: time.Now(), last: time.Now()}
+	p := &progress{log: log, total: total, exports: exports, start: time.Now(), last: time.Now(), what: "planning"}
 	if w != nil {
 		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(fmt.Sprintf("exports 0/%d", exports)),
+			progressbar.OptionSetDescription(p.describe(0)),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("items"),
@@ -272,24 +277,44 @@ func newProgress(w io.Writer, log *slog.Logger, total int64, exports int) *progr
 	return p
 }
 
-func (p *progress) update(rows, bytes int64) {
+func (p *progress) describe(bytes int64) string {
+	return fmt.Sprintf("export %d/%d %-16s %5.0f MB", min(p.done+1, p.exports), p.exports, p.what, float64(bytes)/1e6)
+}
+
+// phase follows the committer's events.
+func (p *progress) phase(status string) {
+	switch status {
+	case natsbus.StatusDetecting:
+		p.what = "detecting schema"
+	case natsbus.StatusLoading:
+		p.what = "loading"
+	default:
+		return
+	}
 	if p.bar != nil {
-		_ = p.bar.Set64(min(rows, p.total))
-		p.bar.Describe(fmt.Sprintf("exports %d/%d  %.0f MB read", p.done, p.exports, float64(bytes)/1e6))
+		p.bar.Reset()
+	}
+}
+
+func (p *progress) update(rows, detected, bytes int64) {
+	n := rows
+	if p.what == "detecting schema" {
+		n = detected
+	}
+	if p.bar != nil {
+		_ = p.bar.Set64(min(n, p.total))
+		p.bar.Describe(p.describe(bytes))
 		return
 	}
 	if time.Since(p.last) >= 5*time.Second {
 		p.last = time.Now()
-		secs := time.Since(p.start).Seconds()
-		p.log.Info("progress", "rows", rows, "of", p.total, "MB", int64(float64(bytes)/1e6), "itemsPerSec", int64(float64(rows)/secs))
+		p.log.Info("progress", "phase", p.what, "items", n, "of", p.total, "MB", int64(float64(bytes)/1e6))
 	}
 }
 
-func (p *progress) exportDone(e natsbus.Event) {
+func (p *progress) exportDone(natsbus.Event) {
 	p.done++
-	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("exports %d/%d", p.done, p.exports))
-	}
+	p.what = "planning"
 }
 
 func (p *progress) finish() {

@@ -1,0 +1,399 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/floe-io/floe/internal/exportgen"
+	"github.com/floe-io/floe/internal/natsbus"
+)
+
+// TestDistributedProcesses runs the pipeline as separate OS processes
+// around a real NATS server listening on TCP: one committer, two
+// transformers and `floe submit`, as in a distributed deployment. The
+// table must end up exactly equal to the export, in one snapshot, and every
+// process must stop cleanly on SIGTERM.
+func TestDistributedProcesses(t *testing.T) {
+	url := startNATS(t)
+	wh := filepath.Join(t.TempDir(), "wh")
+
+	t.Run("load", func(t *testing.T) {
+		root := t.TempDir()
+		gen, err := exportgen.Generate(t.Context(), exportgen.Options{Dir: root, Items: 20000, Files: 5, Seed: 31, Edge: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const table = "dist.orders"
+		events := watchEvents(t, url, table)
+
+		com := startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh)
+		tr1 := startFloe(t, "transformer-1", "transformer", "--nats", url, "--workers", "2")
+		tr2 := startFloe(t, "transformer-2", "transformer", "--nats", url, "--workers", "2")
+		procs := []*proc{com, tr1, tr2}
+
+		start := time.Now()
+		code, stdout, stderr := floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
+		if code != 0 || !strings.Contains(stdout, "submitted export "+gen.Full.ID) {
+			t.Fatalf("submit: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		ev := waitCommitted(t, wh, table, events, procs, 60*time.Second)
+		t.Logf("committed %d rows in %d data files %.1fs after submit", ev.Items, ev.DataFiles, time.Since(start).Seconds())
+		if ev.Items != gen.Full.ItemCount {
+			t.Errorf("committed event says %d items, want %d", ev.Items, gen.Full.ItemCount)
+		}
+
+		// Submitting the same export again changes nothing.
+		code, _, stderr = floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
+		if code != 0 {
+			t.Fatalf("second submit: exit %d: %s", code, stderr)
+		}
+		if ev := waitFinal(t, events, procs, 30*time.Second); ev.Status != natsbus.StatusSkipped {
+			t.Fatalf("second submit: event %+v, want status %q", ev, natsbus.StatusSkipped)
+		}
+
+		for _, p := range procs {
+			p.stop(t)
+		}
+		tbl := loadTable(t, wh, table)
+		if n := len(tbl.Metadata().Snapshots()); n != 1 {
+			t.Fatalf("%d snapshots, want 1", n)
+		}
+		assertTableEquals(t, tbl, gen.Full.ExpectedPath)
+	})
+
+	// A transformer SIGKILLed while it holds tasks: the server hands them
+	// to the other transformer after the tasks consumer's ack wait (60 s),
+	// and the committer must still end with every row exactly once.
+	t.Run("transformer killed", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("waits out the transformers' 60 s ack wait")
+		}
+		root := t.TempDir()
+		gen, err := exportgen.Generate(t.Context(), exportgen.Options{Dir: root, Items: 120000, Files: 16, Seed: 37, Edge: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const table = "dist.big"
+		events := watchEvents(t, url, table)
+		nc, err := nats.Connect(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ackPending := func() int {
+			t.Helper()
+			cons, err := js.Consumer(t.Context(), natsbus.TasksStream, natsbus.TransformerConsumer)
+			if err != nil {
+				t.Fatalf("tasks consumer: %v", err)
+			}
+			info, err := cons.Info(t.Context())
+			if err != nil {
+				t.Fatalf("tasks consumer: %v", err)
+			}
+			return info.NumAckPending
+		}
+
+		com := startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh)
+		// The victim runs alone until it is killed, so the tasks left
+		// pending afterwards are certainly the ones it held.
+		victim := startFloe(t, "victim", "transformer", "--nats", url, "--workers", "2")
+		code, _, stderr := floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
+		if code != 0 {
+			t.Fatalf("submit: exit %d: %s", code, stderr)
+		}
+		ev := waitEvent(t, events, []*proc{com, victim}, 60*time.Second, func(e natsbus.Event) bool {
+			return e.Status == natsbus.StatusLoading || e.Final()
+		})
+		if ev.Status != natsbus.StatusLoading {
+			t.Fatalf("event %+v before loading started", ev)
+		}
+		time.Sleep(300 * time.Millisecond) // mid-file: some of its batches are published
+		victim.kill(t)
+		held := ackPending()
+		if held == 0 {
+			t.Fatal("the killed transformer held no task: the export is too small for this test; make it bigger")
+		}
+		killed := time.Now()
+		t.Logf("killed a transformer holding %d tasks", held)
+		survivor := startFloe(t, "survivor", "transformer", "--nats", url, "--workers", "2")
+		procs := []*proc{com, survivor}
+
+		ev = waitCommitted(t, wh, table, events, procs, 150*time.Second)
+		t.Logf("committed %d rows in %d data files %.1fs after the kill", ev.Items, ev.DataFiles, time.Since(killed).Seconds())
+		for _, p := range procs {
+			p.stop(t)
+		}
+		tbl := loadTable(t, wh, table)
+		if n := len(tbl.Metadata().Snapshots()); n != 1 {
+			t.Fatalf("%d snapshots, want 1", n)
+		}
+		assertTableEquals(t, tbl, gen.Full.ExpectedPath)
+	})
+}
+
+// startNATS starts an in-process NATS server with JetStream on a random
+// loopback port and returns its client URL.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1,
+		JetStream: true, StoreDir: t.TempDir(),
+		MaxPayload: 8 << 20,
+		NoSigs:     true, NoLog: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		t.Fatal("nats server not ready after 10s")
+	}
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	return ns.ClientURL()
+}
+
+// watchEvents subscribes to the events a table's committer announces.
+func watchEvents(t *testing.T, url, table string) <-chan natsbus.Event {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ch := make(chan natsbus.Event, 1024)
+	_, err = nc.Subscribe(natsbus.EventSubject(table), func(m *nats.Msg) {
+		var e natsbus.Event
+		if err := json.Unmarshal(m.Data, &e); err != nil {
+			t.Errorf("event %q: %v", m.Data, err)
+			return
+		}
+		select {
+		case ch <- e:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// waitEvent waits for an event that match accepts, failing the test when a
+// process exits or the timeout passes first.
+func waitEvent(t *testing.T, events <-chan natsbus.Event, procs []*proc, timeout time.Duration, match func(natsbus.Event) bool) natsbus.Event {
+	t.Helper()
+	deadline := time.After(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case e := <-events:
+			if match(e) {
+				return e
+			}
+		case <-tick.C:
+			checkAlive(t, procs)
+		case <-deadline:
+			t.Fatalf("no matching event after %s%s", timeout, outputs(procs))
+		}
+	}
+}
+
+func waitFinal(t *testing.T, events <-chan natsbus.Event, procs []*proc, timeout time.Duration) natsbus.Event {
+	t.Helper()
+	return waitEvent(t, events, procs, timeout, natsbus.Event.Final)
+}
+
+// waitCommitted polls `floe table info` until the table has a snapshot,
+// failing fast when the committer reports the export failed or a process
+// exits. It returns the committer's committed event.
+func waitCommitted(t *testing.T, wh, table string, events <-chan natsbus.Event, procs []*proc, timeout time.Duration) natsbus.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var committed *natsbus.Event
+	for {
+		select {
+		case e := <-events:
+			switch e.Status {
+			case natsbus.StatusFailed:
+				t.Fatalf("export failed: %s%s", e.Error, outputs(procs))
+			case natsbus.StatusCommitted:
+				committed = &e
+			}
+			continue
+		default:
+		}
+		checkAlive(t, procs)
+		if info, ok := floeTableInfo(t, wh, table); ok && len(info.Snapshots) > 0 {
+			if len(info.Snapshots) != 1 {
+				t.Fatalf("%d snapshots, want 1", len(info.Snapshots))
+			}
+			// The event is published right after the commit.
+			for committed == nil && time.Now().Before(deadline) {
+				select {
+				case e := <-events:
+					if e.Status == natsbus.StatusCommitted {
+						committed = &e
+					}
+				case <-time.After(time.Until(deadline)):
+				}
+			}
+			if committed == nil {
+				t.Fatalf("the table has a snapshot but the committer announced no commit%s", outputs(procs))
+			}
+			if committed.SnapshotID != info.Snapshots[0].ID {
+				t.Errorf("committed event names snapshot %d, the table has %d", committed.SnapshotID, info.Snapshots[0].ID)
+			}
+			return *committed
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot after %s%s", timeout, outputs(procs))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// proc is a floe process running in the background.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// startFloe starts the floe binary in the background; it is killed, if
+// still running, when the test ends.
+func startFloe(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(floeBin, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", p.name, p.out.String())
+		}
+	})
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM and expects a clean exit (code 0) within 15 s.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if p.exited() {
+		t.Fatalf("%s exited before it was stopped (%s)%s", p.name, p.cmd.ProcessState, outputs([]*proc{p}))
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("%s: SIGTERM: %v", p.name, err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Fatalf("%s did not exit within 15s of SIGTERM%s", p.name, outputs([]*proc{p}))
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("%s exited with code %d after SIGTERM, want 0%s", p.name, code, outputs([]*proc{p}))
+	}
+}
+
+// kill sends SIGKILL and waits for the process to die.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if p.exited() {
+		t.Fatalf("%s exited before it was killed (%s)%s", p.name, p.cmd.ProcessState, outputs([]*proc{p}))
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("%s: SIGKILL: %v", p.name, err)
+	}
+	<-p.done
+}
+
+func checkAlive(t *testing.T, procs []*proc) {
+	t.Helper()
+	for _, p := range procs {
+		if p.exited() {
+			t.Fatalf("%s exited unexpectedly (%s)%s", p.name, p.cmd.ProcessState, outputs(procs))
+		}
+	}
+}
+
+func outputs(procs []*proc) string {
+	var b strings.Builder
+	for _, p := range procs {
+		fmt.Fprintf(&b, "\n--- %s output:\n%s", p.name, p.out.String())
+	}
+	return b.String()
+}
+
+const maxOutput = 64 << 10
+
+// syncBuffer collects a process's output while the test reads it, keeping
+// the tail.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if b.buf.Len() > maxOutput {
+		tail := append([]byte(nil), b.buf.Bytes()[b.buf.Len()-maxOutput/2:]...)
+		b.buf.Reset()
+		b.buf.WriteString("[...]\n")
+		b.buf.Write(tail)
+	}
+	return len(p), nil
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
