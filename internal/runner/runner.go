@@ -254,7 +254,6 @@ type progress struct {
 	exports int
 	done    int
 	what    string // current phase, for the description
-	base    int64  // rows written before the current export
 	last    time.Time
 	start   time.Time
 }
