@@ -68,7 +68,7 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	if final, ok := natsbus.IntHeader(h, natsbus.HdrFinal); ok {
 		fs.Batches, fs.Items = batch+1, final
 	}
-	rec, err := c.codec.Decode(h.Get(natsbus.HdrEncoding), msg.Data())
+	rec, err := c.codec.Decode(h.Get(natsbus.HdrEncoding), msg.Data(), &c.scratch)
 	if err != nil {
 		return c.fail(ctx, fmt.Errorf("batch %d of file %d cannot be decoded: %w", batch, file, err), msg)
 	}

@@ -62,6 +62,8 @@ type Committer struct {
 	onEv  func(natsbus.Event)
 	state stateStore
 	codec *natsbus.Codec
+	// scratch is reused to decompress batches (one at a time).
+	scratch []byte
 
 	// Stats is updated as data is written and committed.
 	Stats Stats

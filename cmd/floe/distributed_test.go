@@ -26,7 +26,8 @@ import (
 // table must end up exactly equal to the export, in one snapshot, and every
 // process must stop cleanly on SIGTERM.
 func TestDistributedProcesses(t *testing.T) {
-	url := startNATS(t)
+	ns := startNATS(t)
+	url := ns.ClientURL()
 	wh := filepath.Join(t.TempDir(), "wh")
 
 	t.Run("load", func(t *testing.T) {
@@ -53,6 +54,8 @@ func TestDistributedProcesses(t *testing.T) {
 		if ev.Items != gen.Full.ItemCount {
 			t.Errorf("committed event says %d items, want %d", ev.Items, gen.Full.ItemCount)
 		}
+
+		t.Logf("bytes sent by the transformers: %v", publishedBytes(t, ns, "floe-transformer"))
 
 		// Submitting the same export again changes nothing.
 		code, _, stderr = floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
@@ -81,7 +84,10 @@ func TestDistributedProcesses(t *testing.T) {
 			t.Skip("waits out the transformers' 60 s ack wait")
 		}
 		root := t.TempDir()
-		gen, err := exportgen.Generate(t.Context(), exportgen.Options{Dir: root, Items: 120000, Files: 16, Seed: 37, Edge: true})
+		// Three files of ~13,000 items (~9 MB of JSON lines): each is cut
+		// into a few batches (at half of max_payload), so the kill lands
+		// after some batches of a file are published and before others.
+		gen, err := exportgen.Generate(t.Context(), exportgen.Options{Dir: root, Items: 40000, Files: 4, Seed: 37, Edge: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,6 +101,18 @@ func TestDistributedProcesses(t *testing.T) {
 		js, err := jetstream.New(nc)
 		if err != nil {
 			t.Fatal(err)
+		}
+		lastSeq := func() uint64 {
+			t.Helper()
+			st, err := js.Stream(t.Context(), natsbus.BatchesStream)
+			if err != nil {
+				t.Fatalf("batch stream: %v", err)
+			}
+			info, err := st.Info(t.Context())
+			if err != nil {
+				t.Fatalf("batch stream: %v", err)
+			}
+			return info.State.LastSeq
 		}
 		ackPending := func() int {
 			t.Helper()
@@ -123,11 +141,22 @@ func TestDistributedProcesses(t *testing.T) {
 		if ev.Status != natsbus.StatusLoading {
 			t.Fatalf("event %+v before loading started", ev)
 		}
-		time.Sleep(300 * time.Millisecond) // mid-file: some of its batches are published
+		// Kill the victim as soon as it has published a batch.
+		seq, giveUp := lastSeq(), time.Now().Add(30*time.Second)
+		for lastSeq() == seq {
+			checkAlive(t, []*proc{com, victim})
+			if time.Now().After(giveUp) {
+				t.Fatalf("the transformer published no batch%s", outputs([]*proc{com, victim}))
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		// Both of its workers hold a task (acked only once all batches of
+		// the file are published) and at least one batch is out: the kill
+		// lands in the middle of a file.
 		victim.kill(t)
 		held := ackPending()
 		if held == 0 {
-			t.Fatal("the killed transformer held no task: the export is too small for this test; make it bigger")
+			t.Fatal("no task pending after killing the transformer in the middle of a file")
 		}
 		killed := time.Now()
 		t.Logf("killed a transformer holding %d tasks", held)
@@ -148,8 +177,8 @@ func TestDistributedProcesses(t *testing.T) {
 }
 
 // startNATS starts an in-process NATS server with JetStream on a random
-// loopback port and returns its client URL.
-func startNATS(t *testing.T) string {
+// loopback port.
+func startNATS(t *testing.T) *server.Server {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: -1,
@@ -169,7 +198,24 @@ func startNATS(t *testing.T) string {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	})
-	return ns.ClientURL()
+	return ns
+}
+
+// publishedBytes lists how many bytes each open connection named name has
+// sent to the server.
+func publishedBytes(t *testing.T, ns *server.Server, name string) []int64 {
+	t.Helper()
+	cz, err := ns.Connz(&server.ConnzOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, c := range cz.Conns {
+		if c.Name == name {
+			out = append(out, c.InBytes)
+		}
+	}
+	return out
 }
 
 // watchEvents subscribes to the events a table's committer announces.

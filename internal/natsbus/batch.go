@@ -63,17 +63,26 @@ func (c *Codec) Encode(dst []byte, scratch *bytes.Buffer, rec arrow.RecordBatch)
 }
 
 // Decode returns the record batch in data, encoded as encoding says (nil
-// for empty data). The caller must Release it.
-func (c *Codec) Decode(encoding string, data []byte) (arrow.RecordBatch, error) {
+// for empty data). The caller must Release it. scratch, if not nil, holds
+// the decompressed IPC stream between calls (the batch does not refer to
+// it), saving a large allocation per batch.
+func (c *Codec) Decode(encoding string, data []byte, scratch *[]byte) (arrow.RecordBatch, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
 	if encoding != BatchEncoding {
 		return nil, fmt.Errorf("unknown batch encoding %q (want %s): run the same floe version for transformers and committers", encoding, BatchEncoding)
 	}
-	raw, err := c.dec.DecodeAll(data, nil)
+	var dst []byte
+	if scratch != nil {
+		dst = (*scratch)[:0]
+	}
+	raw, err := c.dec.DecodeAll(data, dst)
 	if err != nil {
 		return nil, fmt.Errorf("zstd: %w", err)
+	}
+	if scratch != nil {
+		*scratch = raw
 	}
 	r, err := ipc.NewReader(bytes.NewReader(raw), ipc.WithAllocator(c.mem))
 	if err != nil {

@@ -89,7 +89,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			if !bytes.HasPrefix(data, prefix) {
 				t.Fatalf("Encode did not append to dst: starts with %q", data[:min(len(data), 8)])
 			}
-			got, err := c.Decode(BatchEncoding, data[len(prefix):])
+			got, err := c.Decode(BatchEncoding, data[len(prefix):], nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +144,7 @@ func TestCodecEncodeReusesScratch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.Decode(BatchEncoding, data)
+		got, err := c.Decode(BatchEncoding, data, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +163,7 @@ func TestCodecDecodeEmptyAndZeroRows(t *testing.T) {
 	}
 	for _, enc := range []string{BatchEncoding, "", "bogus"} {
 		for _, data := range [][]byte{nil, {}} {
-			rec, err := c.Decode(enc, data)
+			rec, err := c.Decode(enc, data, nil)
 			if err != nil || rec != nil {
 				t.Errorf("Decode(%q, %v) = %v, %v; want nil, nil", enc, data, rec, err)
 			}
@@ -177,7 +177,7 @@ func TestCodecDecodeEmptyAndZeroRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Decode(BatchEncoding, data)
+	got, err := c.Decode(BatchEncoding, data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestCodecDecodeCorrupt(t *testing.T) {
 						t.Fatalf("Decode panicked: %v", r)
 					}
 				}()
-				got, err = c.Decode(tt.encoding, tt.data)
+				got, err = c.Decode(tt.encoding, tt.data, nil)
 			}()
 			if got != nil {
 				got.Release()
@@ -260,5 +260,36 @@ func TestCodecDecodeCorrupt(t *testing.T) {
 				t.Fatalf("error %q does not mention %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestCodecDecodeScratch decodes several batches through one scratch
+// buffer: each decoded batch must stay intact after the buffer is reused.
+func TestCodecDecodeScratch(t *testing.T) {
+	c, err := NewCodec(memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc bytes.Buffer
+	var dec []byte
+	var recs, got []arrow.RecordBatch
+	for _, rows := range []int{300, 7, 120} {
+		rec := buildVaried(memory.DefaultAllocator, rows)
+		data, err := c.Encode(nil, &enc, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.Decode(BatchEncoding, data, &dec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, got = append(recs, rec), append(got, out)
+	}
+	for i := range recs {
+		if !array.RecordEqual(got[i], recs[i]) {
+			t.Fatalf("batch %d changed after the scratch buffer was reused", i)
+		}
+		got[i].Release()
+		recs[i].Release()
 	}
 }
