@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -64,6 +66,8 @@ func printSummary(w io.Writer, table string, res *runner.Result) {
 			fmt.Fprintf(w, "export %s: committed to %s as snapshot %d (%d rows, %d data files, %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.DataFiles, e.Rescued)
 		case natsbus.StatusSkipped:
 			fmt.Fprintf(w, "export %s: skipped, %s\n", e.ExportID, e.Message)
+		case natsbus.StatusCommitted + runner.Resumed:
+			fmt.Fprintf(w, "export %s: committed to %s as snapshot %d, resuming an interrupted run (%d rows, %d data files, %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.DataFiles, e.Rescued)
 		default:
 			fmt.Fprintf(w, "export %s: FAILED: %s\n", e.ExportID, e.Error)
 		}
@@ -129,8 +133,8 @@ func (i *infoCmd) Run(ctx context.Context, g *globals) error {
 	if err := natsbus.ValidateTable(i.Table); err != nil {
 		return err
 	}
-	if _, err := os.Stat(i.Warehouse); err != nil {
-		return fmt.Errorf("warehouse %s: %w", i.Warehouse, err)
+	if _, err := os.Stat(filepath.Join(i.Warehouse, "catalog.db")); err != nil {
+		return fmt.Errorf("no floe warehouse at %s (no catalog.db): check --warehouse", i.Warehouse)
 	}
 	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: absPath(i.Warehouse)})
 	if err != nil {
@@ -138,6 +142,9 @@ func (i *infoCmd) Run(ctx context.Context, g *globals) error {
 	}
 	defer closeCat()
 	tbl, err := cat.LoadTable(ctx, icecat.ToIdentifier(i.Table))
+	if errors.Is(err, icecat.ErrNoSuchTable) {
+		return fmt.Errorf("table %s does not exist in the warehouse %s", i.Table, i.Warehouse)
+	}
 	if err != nil {
 		return fmt.Errorf("table %s: %w", i.Table, err)
 	}

@@ -43,6 +43,12 @@ type Options struct {
 	Progress io.Writer
 }
 
+// Resumed is appended to the status of an export's final event when this
+// run finished work that an interrupted run had started (under another
+// attempt id): the commit is this run's doing even though its own plan
+// then found the export applied.
+const Resumed = " (resumed)"
+
 // Result summarises a run.
 type Result struct {
 	Events   []natsbus.Event // the final event of each export, in order
@@ -192,6 +198,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		waiting[p.ExportID+"/"+p.Attempt] = i
 	}
 	final := make([]natsbus.Event, len(plans))
+	resumed := map[string]natsbus.Event{}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for len(waiting) > 0 {
@@ -203,11 +210,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		case e := <-events:
 			res.stage(e.Status)
 			prog.phase(e.Status)
+			if !e.Final() {
+				continue
+			}
 			i, ok := waiting[e.ExportID+"/"+e.Attempt]
-			if !ok || !e.Final() {
-				continue // progress, or an export resumed from an interrupted run
+			if !ok {
+				if e.Status == natsbus.StatusCommitted {
+					resumed[e.ExportID] = e // an interrupted run's attempt, finished now
+				}
+				continue
 			}
 			delete(waiting, e.ExportID+"/"+e.Attempt)
+			if r, ok := resumed[e.ExportID]; ok && e.Status == natsbus.StatusSkipped {
+				r.Status += Resumed
+				e = r
+			}
 			final[i] = e
 			prog.exportDone(e)
 		case <-tick.C:
