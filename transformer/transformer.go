@@ -255,7 +255,7 @@ func (t *Transformer) headers(m *nats.Msg, task *natsbus.Task, kind string) {
 // publish sends m and waits for the server's acknowledgement, retrying
 // while the batch stream is full (back-pressure) or the server is away.
 func (t *Transformer) publish(ctx context.Context, m *nats.Msg) error {
-	backoff := 50 * time.Millisecond
+	backoff := 10 * time.Millisecond
 	for {
 		_, err := t.js.PublishMsg(ctx, m)
 		if err == nil {
@@ -272,7 +272,7 @@ func (t *Transformer) publish(ctx context.Context, m *nats.Msg) error {
 		// (server away) back off further.
 		limit := 5 * time.Second
 		if errors.Is(err, jetstream.ErrMaxBytesExceeded) || strings.Contains(err.Error(), "maximum bytes exceeded") {
-			limit = 200 * time.Millisecond
+			limit = 20 * time.Millisecond
 		}
 		t.log.Debug("publish failed; retrying", "err", err, "in", backoff)
 		sleep(ctx, backoff)
