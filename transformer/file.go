@@ -82,6 +82,9 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 	if err != nil {
 		return permanent(err)
 	}
+	// Messages name the file as the user knows it (s3://bucket/key or a
+	// path), not by its key in the store.
+	name := objstore.Location(st, f.Key)
 	raw, err := export.OpenData(ctx, st, export.DataFile{Key: f.Key, ItemCount: f.ItemCount, MD5: f.MD5})
 	if err != nil {
 		// OpenData's errors name the file and say what to do.
@@ -94,11 +97,11 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 	src := &sourceReader{r: raw}
 	gz, err := ddb.NewGzipReader(src)
 	if err != nil {
-		return classify(f, 0, src, err)
+		return classify(name, 0, src, err)
 	}
 	defer gz.Close()
 	lines := ddb.NewLineReader(gz, maxLine)
-	err = readLines(lines, dec, f, fn)
+	err = readLines(lines, dec, name, f.ItemCount, fn)
 	var cb *callbackError
 	if errors.As(err, &cb) && !IsPermanent(cb.err) {
 		return cb.err // the caller's own failure (publishing), not the file's
@@ -108,24 +111,24 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 		// the MD5 is checked: say that the file is damaged, not only that a
 		// line is malformed.
 		if ferr := raw.Finish(); errors.Is(ferr, export.ErrChecksum) {
-			return permanent(fmt.Errorf("data file %s: %w (decoding had failed first: %v)", f.Key, ferr, err))
+			return permanent(fmt.Errorf("%w (decoding had failed first: %v)", ferr, err))
 		}
 		return err
 	}
 	if err != nil {
-		return classify(f, lines.Line(), src, err)
+		return classify(name, lines.Line(), src, err)
 	}
 	// The gzip reader may stop before the last bytes of the file (the
 	// trailer); the MD5 covers every byte, so read to the end.
 	if err := raw.Finish(); err != nil {
-		return classify(f, lines.Line(), src, err)
+		return classify(name, lines.Line(), src, err)
 	}
 	return nil
 }
 
 // readLines decodes every line, then checks the item count. Errors that
 // are not the file's fault come back unwrapped for classify.
-func readLines(lines *ddb.LineReader, dec ddb.Decoder, f natsbus.File, fn func(rec ddb.Record, line, n int) error) error {
+func readLines(lines *ddb.LineReader, dec ddb.Decoder, name string, itemCount int64, fn func(rec ddb.Record, line, n int) error) error {
 	var items int64
 	for {
 		line, err := lines.Next()
@@ -137,38 +140,38 @@ func readLines(lines *ddb.LineReader, dec ddb.Decoder, f natsbus.File, fn func(r
 			if errors.As(err, &src) {
 				return err
 			}
-			return permanent(fmt.Errorf("data file %s: %w (after line %d); the file is corrupt or truncated: re-export it or restore it from a good copy", f.Key, err, lines.Line()))
+			return permanent(fmt.Errorf("data file %s: %w (after line %d); the file is corrupt or truncated: re-export it or restore it from a good copy", name, err, lines.Line()))
 		}
 		rec, err := dec.Decode(line)
 		if errors.Is(err, ddb.ErrNoRecord) {
 			continue
 		}
 		if err != nil {
-			return permanent(fmt.Errorf("data file %s line %d: %w; the export is corrupt: re-export it, or fix the line and update the manifest's md5Checksum", f.Key, lines.Line(), err))
+			return permanent(fmt.Errorf("data file %s line %d: %w; the export is corrupt: re-export it, or fix the line and update the manifest's md5Checksum", name, lines.Line(), err))
 		}
 		items++
 		if err := fn(rec, lines.Line(), len(line)+1); err != nil {
 			return &callbackError{err}
 		}
 	}
-	if items != f.ItemCount {
-		return permanent(fmt.Errorf("data file %s holds %d items but manifest-files.json says %d: the file or the manifest is wrong; re-export", f.Key, items, f.ItemCount))
+	if items != itemCount {
+		return permanent(fmt.Errorf("data file %s holds %d items but manifest-files.json says %d: the file or the manifest is wrong; re-export", name, items, itemCount))
 	}
 	return nil
 }
 
 // classify words a read error. The MD5 check and gzip or line errors are
 // the file's fault; other errors of the object store may pass on retry.
-func classify(f natsbus.File, line int, src *sourceReader, err error) error {
+func classify(name string, line int, src *sourceReader, err error) error {
 	switch {
 	case errors.Is(err, export.ErrChecksum):
-		return permanent(fmt.Errorf("data file %s: %w", f.Key, err))
+		return permanent(err) // names the file already
 	case errors.As(err, new(*sourceError)) || (src.err != nil && errors.Is(err, src.err)):
-		return fmt.Errorf("data file %s: reading: %w", f.Key, err)
+		return fmt.Errorf("data file %s: reading: %w", name, err)
 	case errors.Is(err, ddb.ErrLineTooLong):
-		return permanent(fmt.Errorf("data file %s: %w; the file is not a DynamoDB export data file, or is corrupt", f.Key, err))
+		return permanent(fmt.Errorf("data file %s: %w; the file is not a DynamoDB export data file, or is corrupt", name, err))
 	}
-	return permanent(fmt.Errorf("data file %s: %w (after line %d); the file is corrupt or truncated: re-export it or restore it from a good copy", f.Key, err, line))
+	return permanent(fmt.Errorf("data file %s: %w (after line %d); the file is corrupt or truncated: re-export it or restore it from a good copy", name, err, line))
 }
 
 // IsPermanent reports whether err is a failure retrying cannot fix.
@@ -231,6 +234,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 	if err != nil {
 		return err
 	}
+	name := objstore.Location(st, task.File.Key)
 
 	// Batches are cut by line bytes, which are deterministic for a file,
 	// so a retried task cuts the same batches.
@@ -253,7 +257,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 			}
 		}
 		if int64(len(payload)) > t.nc.MaxPayload()-4096 {
-			return permanent(fmt.Errorf("data file %s: batch %d encodes to %d bytes, over the NATS server's max_payload %d: raise max_payload", task.File.Key, batchNo, len(payload), t.nc.MaxPayload()))
+			return permanent(fmt.Errorf("data file %s: batch %d encodes to %d bytes, over the NATS server's max_payload %d: raise max_payload", name, batchNo, len(payload), t.nc.MaxPayload()))
 		}
 		m := nats.NewMsg(natsbus.BatchSubject(task.Table))
 		t.headers(m, task, natsbus.KindBatch)
@@ -276,11 +280,11 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 	}
 	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line, n int) error {
 		if rec.Item == nil {
-			return permanent(fmt.Errorf("data file %s line %d: an incremental export record in a full export", task.File.Key, line))
+			return permanent(fmt.Errorf("data file %s line %d: an incremental export record in a full export", name, line))
 		}
 		before := b.RescuedValues + b.UnknownAttrs
 		if err := b.Append(rec.Item, 0); err != nil {
-			return permanent(fmt.Errorf("data file %s line %d: %w", task.File.Key, line, err))
+			return permanent(fmt.Errorf("data file %s line %d: %w", name, line, err))
 		}
 		rescued += b.RescuedValues + b.UnknownAttrs - before
 		t.Stats.Rescued.Add(b.RescuedValues + b.UnknownAttrs - before)
