@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -334,7 +333,3 @@ func (b *Builder) NewRecordBatch() arrow.RecordBatch {
 
 // Release frees the builder's memory.
 func (b *Builder) Release() { b.rb.Release() }
-
-// Micros converts a time to the microsecond timestamps of the write
-// timestamp column.
-func Micros(t time.Time) int64 { return t.UnixMicro() }

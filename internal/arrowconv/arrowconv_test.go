@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -606,9 +605,3 @@ func TestDecimalExact(t *testing.T) {
 	}
 }
 
-func TestMicros(t *testing.T) {
-	ts := time.Date(2024, 3, 17, 9, 21, 44, 123456789, time.UTC)
-	if got := Micros(ts); got != 1710667304123456 {
-		t.Errorf("Micros = %d", got)
-	}
-}
