@@ -37,20 +37,16 @@ func decodeTask(data []byte) (*natsbus.Task, error) {
 	return &t, nil
 }
 
-// sourceReader remembers the error of the object store read, so that a
-// broken connection (worth a retry) is told apart from a broken file.
-type sourceReader struct {
-	r   io.Reader
-	err error
-}
+// sourceReader marks errors of the object store read as sourceErrors, so
+// that a broken connection (worth a retry) is told apart from a broken
+// file. The gzip reader passes them through unchanged. A checksum mismatch
+// is the file's fault and stays unmarked.
+type sourceReader struct{ r io.Reader }
 
-func (s *sourceReader) Read(p []byte) (int, error) {
+func (s sourceReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
-		s.err = err
-		if !errors.Is(err, export.ErrChecksum) {
-			err = &sourceError{err}
-		}
+	if err != nil && err != io.EOF && !errors.Is(err, export.ErrChecksum) {
+		err = &sourceError{err}
 	}
 	return n, err
 }
@@ -94,10 +90,9 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 		return err
 	}
 	defer raw.Close()
-	src := &sourceReader{r: raw}
-	gz, err := ddb.NewGzipReader(src)
+	gz, err := ddb.NewGzipReader(sourceReader{raw})
 	if err != nil {
-		return classify(name, 0, src, err)
+		return classify(name, 0, err)
 	}
 	defer gz.Close()
 	lines := ddb.NewLineReader(gz, maxLine)
@@ -116,12 +111,12 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 		return err
 	}
 	if err != nil {
-		return classify(name, lines.Line(), src, err)
+		return classify(name, lines.Line(), err)
 	}
 	// The gzip reader may stop before the last bytes of the file (the
 	// trailer); the MD5 covers every byte, so read to the end.
 	if err := raw.Finish(); err != nil {
-		return classify(name, lines.Line(), src, err)
+		return classify(name, lines.Line(), err)
 	}
 	return nil
 }
@@ -162,11 +157,11 @@ func readLines(lines *ddb.LineReader, dec ddb.Decoder, name string, itemCount in
 
 // classify words a read error. The MD5 check and gzip or line errors are
 // the file's fault; other errors of the object store may pass on retry.
-func classify(name string, line int, src *sourceReader, err error) error {
+func classify(name string, line int, err error) error {
 	switch {
 	case errors.Is(err, export.ErrChecksum):
 		return permanent(err) // names the file already
-	case errors.As(err, new(*sourceError)) || (src.err != nil && errors.Is(err, src.err)):
+	case errors.As(err, new(*sourceError)):
 		return fmt.Errorf("data file %s: reading: %w", name, err)
 	case errors.Is(err, ddb.ErrLineTooLong):
 		return permanent(fmt.Errorf("data file %s: %w; the file is not a DynamoDB export data file, or is corrupt", name, err))

@@ -99,7 +99,7 @@ func (d *detectCmd) Run(ctx context.Context, g *globals) error {
 	}
 	var merged *planner.DetectResult
 	for _, e := range d.Export {
-		res, err := planner.Detect(ctx, planner.Options{Table: "detect.detect", Export: e, Key: d.Key, S3: d.s3Options(), ColumnNames: schema.ColumnNames(d.ColumnNames)}, workers)
+		res, err := planner.Detect(ctx, planner.Options{Table: "detect.detect", Export: e, Key: d.Key, S3: d.options(), ColumnNames: schema.ColumnNames(d.ColumnNames)}, workers)
 		if err != nil {
 			return err
 		}
@@ -120,8 +120,6 @@ func (d *detectCmd) Run(ctx context.Context, g *globals) error {
 	}
 	return os.WriteFile(d.Out, data, 0o644)
 }
-
-func (f s3Flags) s3Options() objstore.S3Options { return f.options() }
 
 type infoCmd struct {
 	Warehouse string `help:"Local warehouse directory (holds catalog.db)." required:"" placeholder:"PATH"`
