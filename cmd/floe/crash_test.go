@@ -106,16 +106,9 @@ func verifyTable(t *testing.T, wh string, args []string, expectedPath string) {
 	if n := len(tbl.Metadata().Snapshots()); n != 1 {
 		t.Fatalf("%d snapshots, want 1", n)
 	}
-	got, err := testutil.ReadItems(context.Background(), tbl)
-	if err != nil {
+	if d, err := testutil.CompareTable(context.Background(), tbl, expectedPath, []string{"pk", "sk"}); err != nil {
 		t.Fatal(err)
-	}
-	key := []string{"pk", "sk"}
-	want, err := testutil.ReadExpected(expectedPath, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := testutil.Diff(got, want, key, 5); d != "" {
+	} else if d != "" {
 		t.Fatal(d)
 	}
 	// Every Parquet file under the table is referenced by it.

@@ -205,16 +205,9 @@ func loadTable(t *testing.T, wh, name string) *table.Table {
 // expected-state file of the generator.
 func assertTableEquals(t *testing.T, tbl *table.Table, expectedPath string) {
 	t.Helper()
-	key := []string{"pk", "sk"}
-	got, err := testutil.ReadItems(context.Background(), tbl)
-	if err != nil {
+	if d, err := testutil.CompareTable(context.Background(), tbl, expectedPath, []string{"pk", "sk"}); err != nil {
 		t.Fatal(err)
-	}
-	want, err := testutil.ReadExpected(expectedPath, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := testutil.Diff(got, want, key, 5); d != "" {
+	} else if d != "" {
 		t.Fatal(d)
 	}
 }

@@ -142,15 +142,9 @@ func loadTable(t *testing.T, wh string) *tableT {
 
 func compareWithExpected(t *testing.T, ctx context.Context, tbl *tableT, expectedPath string) {
 	t.Helper()
-	got, err := testutil.ReadItems(ctx, tbl)
-	if err != nil {
+	if d, err := testutil.CompareTable(ctx, tbl, expectedPath, key); err != nil {
 		t.Fatal(err)
-	}
-	want, err := testutil.ReadExpected(expectedPath, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := testutil.Diff(got, want, key, 5); d != "" {
+	} else if d != "" {
 		t.Fatal(d)
 	}
 }

@@ -1,12 +1,15 @@
 package testutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/floe-io/floe/internal/ddb"
 )
@@ -92,4 +95,19 @@ func Diff(got, want []ddb.Item, key []string, max int) string {
 	n := len(diffs)
 	diffs = slices.Clip(diffs[:min(max, n)])
 	return fmt.Sprintf("%d rows got vs %d want; %d differences, first %d:\n%s", len(got), len(want), n, len(diffs), strings.Join(diffs, "\n"))
+}
+
+// CompareTable reads every row of tbl and the expected-state file and
+// describes their first differences (up to 5); "" means the table holds
+// exactly the expected items, attribute by attribute.
+func CompareTable(ctx context.Context, tbl *table.Table, expectedPath string, key []string) (string, error) {
+	got, err := ReadItems(ctx, tbl)
+	if err != nil {
+		return "", err
+	}
+	want, err := ReadExpected(expectedPath, key)
+	if err != nil {
+		return "", err
+	}
+	return Diff(got, want, key, 5), nil
 }
