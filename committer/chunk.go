@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/floe-io/floe/internal/export"
 	"github.com/floe-io/floe/internal/natsbus"
 )
 
@@ -42,6 +43,17 @@ type chunk struct {
 	rows    int64
 	rescued int64
 	maxSeq  uint64
+	// tombs are an incremental export's delete batches, staged into a
+	// Parquet file of their own when the chunk is flushed.
+	tombs   []arrow.RecordBatch
+	deletes int64
+}
+
+func (ch *chunk) releaseTombs() {
+	for _, r := range ch.tombs {
+		r.Release()
+	}
+	ch.tombs = nil
 }
 
 func (ch *chunk) has(file, batch int) bool {
@@ -76,7 +88,10 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 		c.chunk = &chunk{}
 	}
 	ch := c.chunk
-	if rec != nil && rec.NumRows() > 0 {
+	if _, deletes := natsbus.IntHeader(h, natsbus.HdrDeletes); deletes && rec != nil && rec.NumRows() > 0 {
+		ch.tombs = append(ch.tombs, rec)
+		ch.deletes += rec.NumRows()
+	} else if rec != nil && rec.NumRows() > 0 {
 		// The writer starts with the first rows: a chunk may begin with
 		// empty files' final batches, which only need recording.
 		if ch.in == nil {
@@ -207,10 +222,19 @@ func (c *Committer) flushChunk(ctx context.Context) error {
 		<-ch.done
 	}
 	c.chunk = nil
+	defer ch.releaseTombs()
 	if ch.err != nil {
 		return fmt.Errorf("writing data files for export %s: %w", c.cur.Plan.ExportID, ch.err)
 	}
 	p := c.cur
+	if len(ch.tombs) > 0 {
+		path, err := c.stageDeletes(ctx, ch.tombs)
+		if err != nil {
+			return fmt.Errorf("staging the deletes of export %s: %w", p.Plan.ExportID, err)
+		}
+		p.Staged = append(p.Staged, path)
+		p.Deletes += ch.deletes
+	}
 	meta := c.tbl.Metadata()
 	for _, df := range ch.files {
 		enc, err := codec.EncodeDataFile(df, c.tbl.Spec(), c.tbl.Schema(), meta.Version())
@@ -233,7 +257,7 @@ func (c *Committer) flushChunk(ctx context.Context) error {
 		_ = m.Ack()
 	}
 	c.Stats.DataFiles.Add(int64(len(ch.files)))
-	c.log.Debug("chunk durable", "dataFiles", len(ch.files), "rows", ch.rows, "batches", len(ch.batches))
+	c.log.Debug("chunk durable", "dataFiles", len(ch.files), "rows", ch.rows, "deletes", ch.deletes, "batches", len(ch.batches))
 	return nil
 }
 
@@ -251,8 +275,9 @@ func (c *Committer) dataFiles(p *pending) ([]iceberg.DataFile, error) {
 }
 
 // commit adds every data file of the export in one snapshot carrying the
-// marker. A failed or ambiguous commit is resolved by reloading the table
-// and looking for the marker: it is never applied twice.
+// marker; an incremental export's snapshot also carries its deletes (see
+// merge.go). A failed or ambiguous commit is resolved by reloading the
+// table and looking for the marker: it is never applied twice.
 func (c *Committer) commit(ctx context.Context) error {
 	p := c.cur
 	dfs, err := c.dataFiles(p)
@@ -263,25 +288,18 @@ func (c *Committer) commit(ctx context.Context) error {
 	for _, fs := range p.Files {
 		items += fs.Items
 	}
-	if items != p.Rows {
-		return c.fail(ctx, fmt.Errorf("export %s: transformers reported %d items but %d rows were written; refusing to commit", p.Plan.ExportID, items, p.Rows), nil)
+	if items != p.Rows+p.Deletes {
+		return c.fail(ctx, fmt.Errorf("export %s: transformers reported %d items but %d rows and %d deletes were written; refusing to commit", p.Plan.ExportID, items, p.Rows, p.Deletes), nil)
 	}
-	props := iceberg.Properties(markerProps(p, c.streamID, newWriteID()))
-	var lastErr error
+	commitID := newWriteID()
+	var (
+		lastErr error
+		ms      mergeStats
+	)
 	for attempt := 1; attempt <= 5; attempt++ {
-		tx := c.tbl.NewTransaction()
-		if len(dfs) == 0 {
-			err = tx.AddFiles(ctx, nil, props, false)
-		} else {
-			var add []iceberg.DataFile
-			if add, err = c.withRowIDs(dfs); err == nil {
-				err = tx.AddDataFiles(ctx, add, props)
-			}
-		}
+		var written []iceberg.DataFile
 		var tbl *table.Table
-		if err == nil {
-			tbl, err = tx.Commit(ctx)
-		}
+		tbl, ms, written, err = c.tryCommit(ctx, dfs, commitID, attempt)
 		if err == nil {
 			c.tbl = tbl
 			lastErr = nil
@@ -295,6 +313,10 @@ func (c *Committer) commit(ctx context.Context) error {
 				lastErr = nil
 				break
 			}
+			// Not committed: the delete files of this attempt are
+			// garbage; the next attempt works them out again against the
+			// table as it is now.
+			c.removePaths(ctx, written)
 		}
 		time.Sleep(time.Duration(attempt) * time.Second)
 	}
@@ -308,11 +330,57 @@ func (c *Committer) commit(ctx context.Context) error {
 	if err := c.state.clear(ctx); err != nil {
 		return err
 	}
+	c.removeStaged(ctx, p)
 	c.Stats.Commits.Add(1)
-	c.log.Info("export committed", "export", p.Plan.ExportID, "snapshot", snapID, "rows", p.Rows, "dataFiles", len(dfs))
-	c.event(natsbus.Event{Status: natsbus.StatusCommitted, SnapshotID: snapID, Items: p.Rows, Rescued: p.Rescued, DataFiles: len(dfs)})
+	c.log.Info("export committed", "export", p.Plan.ExportID, "snapshot", snapID, "rows", p.Rows, "dataFiles", len(dfs),
+		"upserts", ms.upserts, "deletes", ms.deletes, "stale", ms.stale)
+	c.event(natsbus.Event{Status: natsbus.StatusCommitted, SnapshotID: snapID, Items: p.Rows + p.Deletes, Rescued: p.Rescued, DataFiles: len(dfs),
+		Upserts: ms.upserts, Deletes: ms.deletes})
 	c.cur, c.sch = nil, nil
 	return c.nextPlan(ctx)
+}
+
+// tryCommit makes one commit attempt against the table as last loaded. It
+// returns the delete files it wrote, which are garbage if it fails.
+func (c *Committer) tryCommit(ctx context.Context, dfs []iceberg.DataFile, commitID string, attempt int) (*table.Table, mergeStats, []iceberg.DataFile, error) {
+	p := c.cur
+	var ms mergeStats
+	props := iceberg.Properties(markerProps(p, c.streamID, commitID))
+	add, err := c.withRowIDs(dfs)
+	if err != nil {
+		return nil, ms, nil, err
+	}
+	tx := c.tbl.NewTransaction()
+	var written, remove []iceberg.DataFile
+	if p.Plan.ExportType == export.TypeIncremental {
+		m, err := c.planMerge(ctx, dfs)
+		if err != nil {
+			return nil, ms, nil, err
+		}
+		ms = m.stats
+		written, remove, err = m.writeDeletes(ctx, p.Inflight+"-"+strconv.Itoa(attempt))
+		if err != nil {
+			return nil, ms, written, err
+		}
+		props[MarkerUpserts] = strconv.FormatInt(ms.upserts, 10)
+		props[MarkerDeletes] = strconv.FormatInt(ms.deletes, 10)
+		props[MarkerStale] = strconv.FormatInt(ms.stale, 10)
+		props[MarkerDeletedRows] = strconv.FormatInt(ms.deletedRows, 10)
+	}
+	switch {
+	case len(add) == 0 && len(written) == 0:
+		// An empty export still gets its snapshot: the marker records it.
+		err = tx.AddFiles(ctx, nil, props, false)
+	case p.Plan.ExportType == export.TypeIncremental:
+		err = tx.NewRowDelta(props).AddRows(add...).AddDeletes(written...).RemoveDeletes(remove...).Commit(ctx)
+	default:
+		err = tx.AddDataFiles(ctx, add, props)
+	}
+	if err != nil {
+		return nil, ms, written, err
+	}
+	tbl, err := tx.Commit(ctx)
+	return tbl, ms, written, err
 }
 
 // withRowIDs gives the data files of a v3 table their first_row_id, taken
@@ -344,6 +412,41 @@ func (c *Committer) withRowIDs(dfs []iceberg.DataFile) ([]iceberg.DataFile, erro
 	return out, nil
 }
 
+// removePaths deletes files this committer wrote and will not commit.
+func (c *Committer) removePaths(ctx context.Context, dfs []iceberg.DataFile) {
+	if len(dfs) == 0 {
+		return
+	}
+	fsys, err := c.tbl.FS(ctx)
+	if err != nil {
+		c.log.Warn("cannot remove uncommitted files", "err", err)
+		return
+	}
+	for _, df := range dfs {
+		if err := fsys.Remove(df.FilePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			c.log.Warn("removing an uncommitted file", "path", df.FilePath(), "err", err)
+		}
+	}
+}
+
+// removeStaged deletes an export's staged deletes once they are no longer
+// needed (committed, or the export failed).
+func (c *Committer) removeStaged(ctx context.Context, p *pending) {
+	if len(p.Staged) == 0 || c.tbl == nil {
+		return
+	}
+	fsys, err := c.tbl.FS(ctx)
+	if err != nil {
+		c.log.Warn("cannot remove staged deletes", "err", err)
+		return
+	}
+	for _, path := range p.Staged {
+		if err := fsys.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			c.log.Warn("removing staged deletes", "path", path, "err", err)
+		}
+	}
+}
+
 // abortChunk stops an unfinished chunk; its files become orphans, removed
 // through the Inflight id by deleteFiles or on the next start.
 func (c *Committer) abortChunk() {
@@ -352,6 +455,7 @@ func (c *Committer) abortChunk() {
 		return
 	}
 	c.chunk = nil
+	ch.releaseTombs()
 	if ch.cancel != nil {
 		ch.cancel()
 	}
@@ -379,6 +483,7 @@ func (c *Committer) deleteFiles(ctx context.Context, p *pending) {
 			}
 		}
 	}
+	c.removeStaged(ctx, p)
 	if err := c.removeOrphans(ctx, p); err != nil {
 		c.log.Warn("removing orphan data files", "err", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/floe-io/floe/internal/export"
 	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/schema"
 )
@@ -207,7 +209,11 @@ func (c *Committer) recover(ctx context.Context) error {
 	if isApplied(tbl, p.Plan.ExportID) {
 		// The commit landed; the crash came before the state was cleared.
 		log.Info("export was committed before a restart; clearing its pending state")
-		return c.state.clear(ctx)
+		if err := c.state.clear(ctx); err != nil {
+			return err
+		}
+		c.removeStaged(ctx, p)
+		return nil
 	}
 	c.cur = p
 	if p.Phase == phaseLoad {
@@ -221,7 +227,12 @@ func (c *Committer) recover(ctx context.Context) error {
 			return err
 		}
 	}
-	if p.Phase == phaseDetect && len(p.Plan.Schema) > 0 {
+	if p.Phase == phaseDetect && tbl != nil {
+		if c.sch, err = tableSchema(tbl); err != nil {
+			return err
+		}
+	}
+	if p.Phase == phaseDetect && tbl == nil && len(p.Plan.Schema) > 0 {
 		if c.fileSchema, err = schema.Parse(p.Plan.Schema, p.Plan.Key); err != nil {
 			return fmt.Errorf("pending state schema file: %w", err)
 		}
@@ -332,7 +343,9 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 		return msg.Ack()
 	}
 	c.cur = p
-	if c.sch == nil {
+	// A new table's schema is detected; an existing one's is extended by
+	// what an incremental export brings (see evolve).
+	if c.sch == nil || plan.ExportType == export.TypeIncremental && !c.sch.Pinned {
 		p.Phase = phaseDetect
 		c.event(natsbus.Event{Status: natsbus.StatusDetecting})
 	} else if err := c.enterLoad(ctx); err != nil {
@@ -350,19 +363,49 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 	return c.publishTasks(ctx)
 }
 
-// check refuses exports this table cannot take.
+// check refuses exports this table cannot take. Errors say what the table
+// holds and what to do.
 func (c *Committer) check(plan *natsbus.Plan) error {
-	if plan.ExportType == "INCREMENTAL_EXPORT" {
-		return fmt.Errorf("export %s is an incremental export; this version of floe loads full exports only (incremental merges are not implemented yet)", plan.ExportID)
+	var applied []map[string]string
+	if c.tbl != nil {
+		if arn := c.tbl.Properties()[PropTableArn]; arn != "" && plan.TableArn != "" && arn != plan.TableArn {
+			return fmt.Errorf("export %s is of DynamoDB table %s but %s holds %s: use another --table", plan.ExportID, plan.TableArn, c.table, arn)
+		}
+		s, err := tableSchema(c.tbl)
+		if err != nil {
+			return err
+		}
+		if len(plan.Key) > 0 && !slices.Equal(plan.Key, s.Key) {
+			return fmt.Errorf("--key %s differs from the key of table %s (%s): leave --key out, or load into another --table", strings.Join(plan.Key, ","), c.table, strings.Join(s.Key, ","))
+		}
+		applied = Applied(c.tbl)
 	}
-	if c.tbl == nil {
+	if plan.ExportType != export.TypeIncremental {
+		if c.tbl == nil && len(plan.Key) == 0 && len(plan.Schema) == 0 {
+			return fmt.Errorf("table %s does not exist yet and its key is unknown: pass --key PK[,SK] (a full export does not record which attributes are the key)", c.table)
+		}
+		if len(applied) > 0 {
+			return fmt.Errorf("table %s already holds export %s; a full export loads an empty table: choose a new --table, or drop %s first", c.table, applied[0][MarkerExportID], c.table)
+		}
 		return nil
 	}
-	if arn := c.tbl.Properties()[PropTableArn]; arn != "" && plan.TableArn != "" && arn != plan.TableArn {
-		return fmt.Errorf("export %s is of DynamoDB table %s but %s holds %s: use another --table", plan.ExportID, plan.TableArn, c.table, arn)
+	if len(applied) == 0 {
+		return fmt.Errorf("export %s is an incremental export, but table %s holds no full export yet: load the DynamoDB table's full export first (point --export at the AWSDynamoDB/ folder that holds both, and they are applied in order)", plan.ExportID, c.table)
 	}
-	if applied := Applied(c.tbl); len(applied) > 0 {
-		return fmt.Errorf("table %s already holds export %s; a full export loads an empty table: choose a new --table, or drop %s first", c.table, applied[0][MarkerExportID], c.table)
+	end, err := chainEnd(applied[0])
+	if err != nil {
+		return err
+	}
+	holds := fmt.Sprintf("table %s holds the changes up to %s (export %s)", c.table, end.Format(time.RFC3339Nano), applied[0][MarkerExportID])
+	window := fmt.Sprintf("export %s covers %s to %s", plan.ExportID, plan.ExportFromTime.Format(time.RFC3339Nano), plan.ExportToTime.Format(time.RFC3339Nano))
+	switch plan.ExportFromTime.Compare(end) {
+	case -1:
+		return fmt.Errorf("%s, which overlaps what %s: apply exports in order, each once; an overlapping export would bring back changes older than rows the table holds", window, holds)
+	case 1:
+		if !plan.AllowGaps {
+			return fmt.Errorf("%s, but %s: the changes in between are missing. Apply the incremental export that covers them first, or pass --allow-gaps to accept the gap (changes made in it are lost for good)", window, holds)
+		}
+		c.log.Warn("applying an export after a gap: changes made in the gap are missing from the table", "export", plan.ExportID, "from", plan.ExportFromTime, "tableHoldsUpTo", end)
 	}
 	return nil
 }
@@ -373,7 +416,7 @@ func (c *Committer) enterLoad(ctx context.Context) error {
 	if c.tbl == nil {
 		tbl, err := c.createTable(ctx, c.sch, &planOpts{
 			partitionBy: c.cur.Plan.PartitionBy, formatVersion: max(c.cur.Plan.FormatVersion, 2),
-			targetFileSize: c.cur.Plan.TargetFileSize, tableArn: c.cur.Plan.TableArn,
+			targetFileSize: c.cur.Plan.TargetFileSize, tableArn: c.cur.Plan.TableArn, columnNames: c.cur.Plan.ColumnNames,
 		})
 		if err != nil {
 			return err
@@ -410,7 +453,7 @@ func (c *Committer) publishTasks(ctx context.Context) error {
 		}
 		t := natsbus.Task{
 			Kind: kind, Table: c.table, ExportID: p.Plan.ExportID, Attempt: p.Plan.Attempt,
-			Source: p.Plan.Source, Format: p.Plan.Format, File: f, Key: p.Plan.Key,
+			Source: p.Plan.Source, Format: p.Plan.Format, File: f, Key: p.Plan.Key, ExportType: p.Plan.ExportType,
 			Schema: sj, TableSchema: tj,
 		}
 		if t.Key == nil && c.sch != nil {
@@ -449,6 +492,13 @@ func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Ms
 	for _, f := range c.cur.Plan.Files {
 		root.Merge(&c.detected[f.Index].stats)
 	}
+	if c.tbl != nil {
+		if err := c.evolve(ctx, root); err != nil {
+			return c.fail(ctx, err, nil)
+		}
+		c.detected = map[int]*detectResult{}
+		return c.loadDetected(ctx, 0)
+	}
 	key := c.cur.Plan.Key
 	if c.fileSchema != nil && len(c.fileSchema.Key) > 0 {
 		key = c.fileSchema.Key
@@ -468,6 +518,11 @@ func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Ms
 	}
 	c.sch = s
 	c.detected = map[int]*detectResult{}
+	return c.loadDetected(ctx, len(conflicts))
+}
+
+// loadDetected moves an export from detection to its load phase.
+func (c *Committer) loadDetected(ctx context.Context, conflicts int) error {
 	if err := c.enterLoad(ctx); err != nil {
 		return c.fail(ctx, err, nil)
 	}
@@ -475,7 +530,7 @@ func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Ms
 		return err
 	}
 	c.ackHeld()
-	c.log.Info("schema detected", "columns", len(s.Fields), "conflicts", len(conflicts))
+	c.log.Info("schema decided", "columns", len(c.sch.Fields), "conflicts", conflicts)
 	return c.publishTasks(ctx)
 }
 
@@ -518,7 +573,7 @@ func (c *Committer) nextPlan(ctx context.Context) error {
 }
 
 func markerProps(p *pending, streamID, commitID string) map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		MarkerExportID:   p.Plan.ExportID,
 		MarkerAttempt:    p.Plan.Attempt,
 		MarkerExportType: p.Plan.ExportType,
@@ -529,4 +584,11 @@ func markerProps(p *pending, streamID, commitID string) map[string]string {
 		MarkerItems:      strconv.FormatInt(p.Rows, 10),
 		MarkerRescued:    strconv.FormatInt(p.Rescued, 10),
 	}
+	if p.Plan.ExportType == export.TypeIncremental {
+		m[MarkerItems] = strconv.FormatInt(p.Rows+p.Deletes, 10)
+		m[MarkerExportFrom] = p.Plan.ExportFromTime.UTC().Format(time.RFC3339Nano)
+		m[MarkerExportTo] = p.Plan.ExportToTime.UTC().Format(time.RFC3339Nano)
+		m[MarkerExportView] = p.Plan.OutputView
+	}
+	return m
 }

@@ -39,8 +39,15 @@ type pending struct {
 	// Inflight is the write UUID of the chunk being written now: files
 	// carrying it that are not in DataFiles are orphans of a crash.
 	Inflight string `json:"inflight,omitempty"`
-	Rows     int64  `json:"rows"`
-	Rescued  int64  `json:"rescued"`
+	// Staged lists the Parquet files holding the deletes of an
+	// incremental export (keys and write timestamps), made durable like
+	// DataFiles; they are never committed and are removed afterwards.
+	Staged []string `json:"staged,omitempty"`
+	// Rows counts the rows written to DataFiles, Deletes the delete
+	// records staged.
+	Rows    int64 `json:"rows"`
+	Deletes int64 `json:"deletes,omitempty"`
+	Rescued int64 `json:"rescued"`
 	// MaxSeq is the highest stream sequence of a message made durable.
 	MaxSeq uint64 `json:"maxSeq"`
 }

@@ -8,11 +8,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/floe-io/floe/internal/export"
 	"github.com/floe-io/floe/internal/schema"
 )
 
@@ -28,11 +30,23 @@ const (
 	MarkerCommitID   = "floe.commit-id"
 	MarkerItems      = "floe.items"
 	MarkerRescued    = "floe.rescued"
+	// Incremental exports only: the window, the view, and what the merge
+	// applied (see merge.go).
+	MarkerExportFrom  = "floe.export-from-time"
+	MarkerExportTo    = "floe.export-to-time"
+	MarkerExportView  = "floe.export-view"
+	MarkerUpserts     = "floe.upserts"
+	MarkerDeletes     = "floe.deletes"
+	MarkerStale       = "floe.stale"
+	MarkerDeletedRows = "floe.deleted-rows"
 
 	// PropSchema holds the floe schema (see package schema) so every later
 	// export converts attributes exactly as the first did.
 	PropSchema   = "floe.schema"
 	PropTableArn = "floe.table-arn"
+	// PropColumnNames is the column naming mode (as-is or sanitize) the
+	// table was created with; columns added later follow it.
+	PropColumnNames = "floe.column-names"
 )
 
 // Applied lists the exports already in a table, from the commit markers in
@@ -52,6 +66,21 @@ func Applied(tbl *table.Table) []map[string]string {
 		snap = meta.SnapshotByID(*snap.ParentSnapshotID)
 	}
 	return out
+}
+
+// chainEnd is the time up to which a table holds the DynamoDB table's
+// changes, from its newest marker: a full export's exportTime or an
+// incremental export's exportToTime.
+func chainEnd(newest map[string]string) (time.Time, error) {
+	k := MarkerExportTime
+	if newest[MarkerExportType] == export.TypeIncremental {
+		k = MarkerExportTo
+	}
+	t, err := time.Parse(time.RFC3339Nano, newest[k])
+	if err != nil {
+		return t, fmt.Errorf("snapshot marker of export %s: %s: %w", newest[MarkerExportID], k, err)
+	}
+	return t, nil
 }
 
 func isApplied(tbl *table.Table, exportID string) bool {
@@ -112,6 +141,10 @@ func (c *Committer) createTable(ctx context.Context, s *schema.Schema, p *planOp
 	if p.tableArn != "" {
 		props[PropTableArn] = p.tableArn
 	}
+	props[PropColumnNames] = string(schema.ColumnsAsIs)
+	if p.columnNames != "" {
+		props[PropColumnNames] = p.columnNames
+	}
 	if p.targetFileSize > 0 {
 		props[table.WriteTargetFileSizeBytesKey] = strconv.FormatInt(p.targetFileSize, 10)
 	}
@@ -132,6 +165,7 @@ type planOpts struct {
 	formatVersion  int
 	targetFileSize int64
 	tableArn       string
+	columnNames    string
 }
 
 var transformExpr = regexp.MustCompile(`^\s*([a-z]+)\s*\(\s*(?:(\d+)\s*,\s*)?([^()]+?)\s*\)\s*$`)

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
@@ -192,7 +194,14 @@ func (t *Transformer) detect(ctx context.Context, task *natsbus.Task) error {
 	}
 	det := schema.NewDetector(task.Key)
 	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, _, n int) error {
-		det.Observe(rec.Item)
+		// An incremental export's NewImages are whole items; deletes
+		// carry no attributes to learn from.
+		switch {
+		case rec.Item != nil:
+			det.Observe(rec.Item)
+		case rec.NewImage != nil:
+			det.Observe(rec.NewImage)
+		}
 		t.Stats.DetectedItems.Add(1)
 		return nil
 	})
@@ -225,6 +234,16 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		return permanent(err)
 	}
 	defer b.Release()
+	incremental := task.ExportType == export.TypeIncremental
+	// Deletes of an incremental export go into batches of their own
+	// (key columns and write timestamp only), marked with HdrDeletes.
+	var del *arrowconv.Builder
+	if incremental {
+		if del, err = arrowconv.New(memory.DefaultAllocator, s, ice); err != nil {
+			return permanent(err)
+		}
+		defer del.Release()
+	}
 	st, err := t.store(ctx, task.Source)
 	if err != nil {
 		return err
@@ -240,10 +259,10 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		rescued   int64
 		items     int64
 		buf       bytes.Buffer
+		payload   []byte
 	)
-	var payload []byte
-	flush := func(final bool) error {
-		rec := b.NewRecordBatch()
+	publish := func(bld *arrowconv.Builder, deletes, final bool) error {
+		rec := bld.NewRecordBatch()
 		defer rec.Release()
 		payload = payload[:0]
 		if rec.NumRows() > 0 || final {
@@ -259,7 +278,12 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		m.Header.Set(natsbus.HdrBatch, strconv.Itoa(batchNo))
 		m.Header.Set(natsbus.HdrEncoding, natsbus.BatchEncoding)
 		m.Header.Set(natsbus.HdrRows, strconv.FormatInt(rec.NumRows(), 10))
-		m.Header.Set(natsbus.HdrRescued, strconv.FormatInt(rescued, 10))
+		if deletes {
+			m.Header.Set(natsbus.HdrDeletes, strconv.FormatInt(rec.NumRows(), 10))
+		} else {
+			m.Header.Set(natsbus.HdrRescued, strconv.FormatInt(rescued, 10))
+			rescued = 0
+		}
 		if final {
 			m.Header.Set(natsbus.HdrFinal, strconv.FormatInt(items, 10))
 		}
@@ -270,15 +294,43 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		}
 		t.Stats.Batches.Add(1)
 		batchNo++
-		lineBytes, rescued = 0, 0
 		return nil
 	}
-	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line, n int) error {
-		if rec.Item == nil {
-			return permanent(fmt.Errorf("data file %s line %d: an incremental export record in a full export", name, line))
+	// flush publishes the deletes gathered (if any), then the upserts:
+	// a fixed order, so a retried task publishes the same batches.
+	flush := func(final bool) error {
+		lineBytes = 0
+		if del != nil && del.Len() > 0 {
+			if err := publish(del, true, false); err != nil {
+				return err
+			}
 		}
+		return publish(b, false, final)
+	}
+	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line, n int) error {
 		before := b.RescuedValues + b.UnknownAttrs
-		if err := b.Append(rec.Item, 0); err != nil {
+		var err error
+		switch {
+		case incremental && rec.Item != nil:
+			return permanent(fmt.Errorf("data file %s line %d: a full export record in an incremental export", name, line))
+		case !incremental && rec.Item == nil:
+			return permanent(fmt.Errorf("data file %s line %d: an incremental export record in a full export", name, line))
+		case !incremental:
+			err = b.Append(rec.Item, 0)
+		default:
+			if err := checkKeys(&rec, s.Key); err != nil {
+				return permanent(fmt.Errorf("data file %s line %d: %w", name, line, err))
+			}
+			if rec.NewImage != nil {
+				err = b.Append(rec.NewImage, rec.WriteTimestampMicros)
+			} else {
+				err = del.Append(rec.Keys, rec.WriteTimestampMicros)
+			}
+		}
+		if errors.Is(err, arrowconv.ErrKey) && incremental {
+			return permanent(fmt.Errorf("data file %s line %d: %w: the export's key types differ from the table's; is it an export of another DynamoDB table?", name, line, err))
+		}
+		if err != nil {
 			return permanent(fmt.Errorf("data file %s line %d: %w", name, line, err))
 		}
 		rescued += b.RescuedValues + b.UnknownAttrs - before
@@ -296,4 +348,26 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		return err
 	}
 	return flush(true)
+}
+
+// checkKeys checks that an incremental record's Keys name exactly the
+// table's key attributes, and that its NewImage, if any, has the same key.
+func checkKeys(rec *ddb.Record, key []string) error {
+	for _, a := range rec.Keys {
+		if !slices.Contains(key, string(a.Name)) {
+			return fmt.Errorf("the record's Keys hold attribute %q, which is not part of the table's key (%s): is this an export of another DynamoDB table?", a.Name, strings.Join(key, ", "))
+		}
+	}
+	for _, k := range key {
+		v := rec.Keys.Get(k)
+		if v == nil {
+			return fmt.Errorf("the record's Keys lack the key attribute %q (the table's key is %s): is this an export of another DynamoDB table?", k, strings.Join(key, ", "))
+		}
+		if rec.NewImage != nil {
+			if nv := rec.NewImage.Get(k); nv == nil || !nv.Equal(*v) {
+				return fmt.Errorf("the record's NewImage has another value of key attribute %q than its Keys; the record is corrupt: re-export", k)
+			}
+		}
+	}
+	return nil
 }

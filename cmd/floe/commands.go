@@ -63,6 +63,10 @@ func printSummary(w io.Writer, table string, res *runner.Result) {
 	for _, e := range res.Events {
 		switch e.Status {
 		case natsbus.StatusCommitted:
+			if e.Upserts > 0 || e.Deletes > 0 {
+				fmt.Fprintf(w, "export %s: merged into %s as snapshot %d (%d changes: %d upserts, %d deletes; %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.Upserts, e.Deletes, e.Rescued)
+				continue
+			}
 			fmt.Fprintf(w, "export %s: committed to %s as snapshot %d (%d rows, %d data files, %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.DataFiles, e.Rescued)
 		case natsbus.StatusSkipped:
 			fmt.Fprintf(w, "export %s: skipped, %s\n", e.ExportID, e.Message)

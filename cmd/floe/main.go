@@ -48,18 +48,20 @@ func (f s3Flags) options() objstore.S3Options {
 
 // tableFlags say how a table is created when it does not exist yet.
 type tableFlags struct {
-	Key            []string `help:"The table key: partition key and optional sort key attribute (e.g. --key pk,sk). Full exports do not record it." placeholder:"PK[,SK]"`
+	Key            []string `help:"The table key: partition key and optional sort key attribute (e.g. --key pk,sk). Full exports do not record it, so a new table needs it; once the table exists it may be left out (a different one is an error)." placeholder:"PK[,SK]"`
 	Schema         string   `help:"Schema file (from 'floe schema detect', or {\"attr\": \"S\", ...}): fixes the types of the attributes it lists; the others are detected, unless the file says \"pinned\": true (then no detection pass). See docs/schema-file.md." type:"existingfile" placeholder:"FILE"`
 	ColumnNames    string   `help:"Column names: as-is, or sanitize (lower-case, [a-z0-9_]; Glue/Athena-safe; the original name is kept in the column doc)." enum:"as-is,sanitize" default:"as-is"`
 	PartitionBy    []string `help:"Partition field: COLUMN or TRANSFORM(COLUMN), e.g. bucket(16,pk), truncate(4,sk), day(col). Repeatable." sep:"none" placeholder:"EXPR"`
 	FormatVersion  int      `help:"Iceberg format version of a new table: 2 or 3." enum:"2,3" default:"2"`
 	TargetFileSize byteSize `help:"Target Parquet data file size (e.g. 128MiB)." default:"128MiB" placeholder:"SIZE"`
+	AllowGaps      bool     `help:"Apply an incremental export even if it does not start where the table's changes end (changes made in the gap are missing for good). Without it such an export is refused."`
 }
 
 func (f tableFlags) plan(table string, s3 s3Flags) (planner.Options, error) {
 	o := planner.Options{
 		Table: table, S3: s3.options(), Key: f.Key, ColumnNames: schema.ColumnNames(f.ColumnNames),
 		PartitionBy: f.PartitionBy, FormatVersion: f.FormatVersion, TargetFileSize: int64(f.TargetFileSize),
+		AllowGaps: f.AllowGaps,
 	}
 	if f.Schema != "" {
 		data, err := os.ReadFile(f.Schema)

@@ -19,6 +19,10 @@ const (
 	HdrFinal   = "Floe-Final" // on a file's last batch: the file's item count
 	HdrRows    = "Floe-Rows"
 	HdrRescued = "Floe-Rescued" // attributes of the batch that went to _rescued
+	// HdrDeletes marks a batch of an incremental export whose rows are
+	// deletes (key columns and _ddb_write_ts set, the rest null); its
+	// value is the row count. Batches without it hold upserts.
+	HdrDeletes = "Floe-Deletes"
 )
 
 // Kinds of messages on a table's batch subject.
@@ -59,9 +63,18 @@ type Plan struct {
 	TableArn   string    `json:"tableArn"`
 	ExportType string    `json:"exportType"`
 	ExportTime time.Time `json:"exportTime"`
-	Format     string    `json:"format"` // DYNAMODB_JSON or ION
-	ItemCount  int64     `json:"itemCount"`
-	Files      []File    `json:"files"`
+	// ExportFromTime (inclusive) and ExportToTime (exclusive) bound an
+	// incremental export's changes; OutputView is its view
+	// (NEW_AND_OLD_IMAGES or NEW_IMAGE).
+	ExportFromTime time.Time `json:"exportFromTime,omitzero"`
+	ExportToTime   time.Time `json:"exportToTime,omitzero"`
+	OutputView     string    `json:"outputView,omitempty"`
+	// AllowGaps applies an incremental export even though it does not
+	// start where the table's changes end (some changes are missing).
+	AllowGaps bool   `json:"allowGaps,omitempty"`
+	Format    string `json:"format"` // DYNAMODB_JSON or ION
+	ItemCount int64  `json:"itemCount"`
+	Files     []File `json:"files"`
 
 	// Table creation and schema choices, used when the table does not exist.
 	Key           []string        `json:"key,omitempty"`
@@ -83,6 +96,9 @@ type Task struct {
 	Format   string   `json:"format"`
 	File     File     `json:"file"`
 	Key      []string `json:"key"`
+	// ExportType is export.TypeFull or export.TypeIncremental: which records the
+	// file must hold.
+	ExportType string `json:"exportType"`
 	// Schema (floe schema JSON) and TableSchema (Iceberg schema JSON, with
 	// the table's field IDs) are set on load tasks.
 	Schema      json.RawMessage `json:"schema,omitempty"`
@@ -100,7 +116,11 @@ type Event struct {
 	Items      int64  `json:"items,omitempty"`
 	Rescued    int64  `json:"rescued,omitempty"`
 	DataFiles  int    `json:"dataFiles,omitempty"`
-	Message    string `json:"message,omitempty"`
+	// Upserts and Deletes are the rows an incremental export wrote and
+	// the keys it deleted (changes older than the table's rows excluded).
+	Upserts int64  `json:"upserts,omitempty"`
+	Deletes int64  `json:"deletes,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Event statuses. Committed, skipped and failed are final.

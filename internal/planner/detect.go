@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/floe-io/floe/internal/ddb"
+	"github.com/floe-io/floe/internal/export"
 	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/objstore"
 	"github.com/floe-io/floe/internal/schema"
@@ -41,7 +42,7 @@ func Detect(ctx context.Context, o Options, workers int) (*DetectResult, error) 
 	}
 	var jobs []job
 	for i := range plans {
-		if plans[i].ExportType == "INCREMENTAL_EXPORT" {
+		if plans[i].ExportType == export.TypeIncremental {
 			continue
 		}
 		for _, f := range plans[i].Files {

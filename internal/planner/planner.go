@@ -36,6 +36,9 @@ type Options struct {
 	PartitionBy    []string
 	FormatVersion  int
 	TargetFileSize int64
+	// AllowGaps applies incremental exports that do not start where the
+	// table's changes end.
+	AllowGaps bool
 }
 
 // Plans discovers the exports and returns their plans in apply order, with
@@ -54,9 +57,6 @@ func Plans(ctx context.Context, o Options) ([]natsbus.Plan, []string, error) {
 			o.Key = s.Key
 		}
 		schemaJSON = o.Schema
-	}
-	if len(o.Key) == 0 && o.Schema == nil {
-		return nil, nil, fmt.Errorf("the table key is unknown: pass --key PK[,SK] (a full export does not record which attributes are the key)")
 	}
 	st, root, err := objstore.Parse(ctx, o.Export, o.S3)
 	if err != nil {
@@ -81,15 +81,15 @@ func Plans(ctx context.Context, o Options) ([]natsbus.Plan, []string, error) {
 			Attempt: attempt, Table: o.Table, Source: source,
 			ExportID: e.ID, ExportDir: objstore.Location(st, e.Dir),
 			ExportArn: e.Summary.ExportArn, TableArn: e.Summary.TableArn,
-			ExportType: e.Summary.ExportType, ExportTime: e.Summary.ExportTime,
+			ExportType: export.TypeFull, ExportTime: e.Summary.ExportTime,
 			Format: e.Summary.OutputFormat, ItemCount: e.Summary.ItemCount,
 			Key: o.Key, Schema: schemaJSON, ColumnNames: string(o.ColumnNames),
 			PartitionBy: o.PartitionBy, FormatVersion: o.FormatVersion, TargetFileSize: o.TargetFileSize,
 		}
 		if e.Incremental() {
-			p.ExportType = "INCREMENTAL_EXPORT"
-		} else {
-			p.ExportType = "FULL_EXPORT"
+			p.ExportType = export.TypeIncremental
+			p.ExportFromTime, p.ExportToTime = e.Summary.ExportFromTime, e.Summary.ExportToTime
+			p.OutputView, p.AllowGaps = e.Summary.OutputView, o.AllowGaps
 		}
 		for i, f := range e.Files {
 			p.Files = append(p.Files, natsbus.File{Index: i, Key: f.Key, ItemCount: f.ItemCount, MD5: f.MD5})

@@ -197,8 +197,9 @@ func TestPlansOptions(t *testing.T) {
 		{"key from the schema file", Options{Table: "ddb.orders", Export: full, Schema: []byte(schemaWithKey)}, []string{"pk", "sk"}, true, nil},
 		{"--key overrides the schema file", Options{Table: "ddb.orders", Export: full, Key: []string{"sk", "pk"}, Schema: []byte(schemaWithKey)}, []string{"sk", "pk"}, true, nil},
 		{"short-form schema with --key", Options{Table: "ddb.orders", Export: full, Key: []string{"pk"}, Schema: []byte(`{"pk":"S","n":"N"}`)}, []string{"pk"}, true, nil},
-		{"no key", Options{Table: "ddb.orders", Export: full}, nil, false, []string{"--key"}},
-		{"empty key", Options{Table: "ddb.orders", Export: full, Key: []string{}}, nil, false, []string{"--key"}},
+		// An existing table knows its key; the committer refuses a new
+		// table without one.
+		{"no key", Options{Table: "ddb.orders", Export: full}, nil, false, nil},
 		{"short-form schema without a key", Options{Table: "ddb.orders", Export: full, Schema: []byte(`{"pk":"S"}`)}, nil, false, []string{"--schema", "key"}},
 		{"schema that is not JSON", Options{Table: "ddb.orders", Export: full, Key: []string{"pk"}, Schema: []byte(`pk: S`)}, nil, false, []string{"--schema"}},
 		{"schema without the key attribute", Options{Table: "ddb.orders", Export: full, Key: []string{"id"}, Schema: []byte(schemaWithKey)}, nil, false, []string{"--schema", `"id"`}},

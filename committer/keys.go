@@ -1,0 +1,156 @@
+package committer
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	iceio "github.com/apache/iceberg-go/io"
+)
+
+// noTS stands for a row without _ddb_write_ts (loaded from a full export):
+// older than every change.
+const noTS = math.MinInt64
+
+// keyColumns names the Iceberg field IDs a merge reads from a data file:
+// the key columns, then _ddb_write_ts.
+type keyColumns struct {
+	keys []int
+	ts   int
+}
+
+// keyRow is one row as a merge sees it: its position in the file, its
+// encoded key and its write timestamp (noTS for none).
+type keyRow struct {
+	pos int64
+	key []byte
+	ts  int64
+}
+
+// readKeys streams the key columns and write timestamp of every row of a
+// Parquet file (a data file, or a staged file of deletes) to fn. The key
+// slice passed to fn is reused between calls.
+func readKeys(ctx context.Context, fsys iceio.IO, path string, kc keyColumns, fn func(r keyRow) error) error {
+	f, err := fsys.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer f.Close()
+	pr, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer pr.Close()
+	want := append(append([]int(nil), kc.keys...), kc.ts)
+	leaves := make([]int, len(want))
+	ps := pr.MetaData().Schema
+	for i, id := range want {
+		leaves[i] = -1
+		for c := 0; c < ps.NumColumns(); c++ {
+			n := ps.Column(c).SchemaNode()
+			if int(n.FieldID()) == id && n.Parent() == ps.Root() {
+				leaves[i] = c
+				break
+			}
+		}
+		if leaves[i] < 0 {
+			return fmt.Errorf("reading %s: no column with field id %d", path, id)
+		}
+	}
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, nil)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer rr.Release()
+	// The reader orders columns as the file does; find ours by field id.
+	order := make([]int, len(want))
+	sc := rr.Schema()
+	for i, id := range want {
+		order[i] = -1
+		for j, fld := range sc.Fields() {
+			if v, ok := fld.Metadata.GetValue("PARQUET:field_id"); ok && v == strconv.Itoa(id) {
+				order[i] = j
+			}
+		}
+		if order[i] < 0 {
+			return fmt.Errorf("reading %s: field id %d missing from the record batches", path, id)
+		}
+	}
+	var (
+		pos int64
+		buf []byte
+	)
+	cols := make([]arrow.Array, len(want))
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		for i, j := range order {
+			cols[i] = rec.Column(j)
+		}
+		ts, ok := cols[len(cols)-1].(*array.Timestamp)
+		if !ok {
+			return fmt.Errorf("reading %s: write timestamp column is %s, not a timestamp", path, cols[len(cols)-1].DataType())
+		}
+		for r := 0; r < int(rec.NumRows()); r++ {
+			buf = buf[:0]
+			for _, c := range cols[:len(cols)-1] {
+				if buf, err = appendKey(buf, c, r); err != nil {
+					return fmt.Errorf("reading %s: %w", path, err)
+				}
+			}
+			row := keyRow{pos: pos, key: buf, ts: noTS}
+			if ts.IsValid(r) {
+				row.ts = int64(ts.Value(r))
+			}
+			if err := fn(row); err != nil {
+				return err
+			}
+			pos++
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	return nil
+}
+
+// appendKey appends an unambiguous encoding of one key value: the same
+// value gives the same bytes whichever file it was read from, and two
+// key columns cannot run into each other.
+func appendKey(dst []byte, col arrow.Array, i int) ([]byte, error) {
+	if col.IsNull(i) {
+		return nil, fmt.Errorf("key column %s is null in row %d", col.DataType(), i)
+	}
+	switch c := col.(type) {
+	case *array.String:
+		return appendBytes(dst, []byte(c.Value(i))), nil
+	case *array.LargeString:
+		return appendBytes(dst, []byte(c.Value(i))), nil
+	case *array.Binary:
+		return appendBytes(dst, c.Value(i)), nil
+	case *array.LargeBinary:
+		return appendBytes(dst, c.Value(i)), nil
+	case *array.Int64:
+		return binary.BigEndian.AppendUint64(dst, uint64(c.Value(i))), nil
+	case *array.Decimal128:
+		v := c.Value(i)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(v.HighBits()))
+		return binary.BigEndian.AppendUint64(dst, v.LowBits()), nil
+	}
+	return nil, fmt.Errorf("key column type %s is not supported", col.DataType())
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
