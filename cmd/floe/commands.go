@@ -225,7 +225,7 @@ func (s *submitCmd) Run(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	var plans []natsbus.Plan
+	var groups [][]natsbus.Plan
 	for _, e := range s.Export {
 		po.Export = e
 		ps, warnings, err := planner.Plans(ctx, po)
@@ -235,8 +235,9 @@ func (s *submitCmd) Run(ctx context.Context, g *globals) error {
 		if err != nil {
 			return err
 		}
-		plans = append(plans, ps...)
+		groups = append(groups, ps)
 	}
+	plans := planner.Merge(groups...)
 	nc, js, err := s.connect(ctx, "floe-submit")
 	if err != nil {
 		return err

@@ -76,6 +76,56 @@ func TestDistributedProcesses(t *testing.T) {
 		assertTableEquals(t, tbl, gen.Full.ExpectedPath)
 	})
 
+	// A full export and incremental exports through submit, two
+	// transformers and a committer: each export one snapshot, merged.
+	t.Run("history", func(t *testing.T) {
+		root := t.TempDir()
+		gen, err := exportgen.Generate(t.Context(), exportgen.Options{
+			Dir: root, Items: 5000, Files: 3, Seed: 41, Edge: true, View: exportgen.ViewNew,
+			Incrementals: 3, ChangesPerIncremental: 800, IncrementalFiles: 3,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const table = "dist.history"
+		events := watchEvents(t, url, table)
+		com := startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh)
+		tr1 := startFloe(t, "transformer-1", "transformer", "--nats", url, "--workers", "2")
+		tr2 := startFloe(t, "transformer-2", "transformer", "--nats", url, "--workers", "2")
+		procs := []*proc{com, tr1, tr2}
+		code, _, stderr := floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
+		if code != 0 {
+			t.Fatalf("submit: exit %d: %s", code, stderr)
+		}
+		want := []string{gen.Full.ID}
+		for _, e := range gen.Incrementals {
+			want = append(want, e.ID)
+		}
+		for _, id := range want {
+			ev := waitFinal(t, events, procs, 60*time.Second)
+			if ev.Status != natsbus.StatusCommitted || ev.ExportID != id {
+				t.Fatalf("event %+v, want export %s committed%s", ev, id, outputs(procs))
+			}
+		}
+		// The same folder again, without --key (the table exists).
+		if code, _, stderr := floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table); code != 0 {
+			t.Fatalf("second submit: exit %d: %s", code, stderr)
+		}
+		for range want {
+			if ev := waitFinal(t, events, procs, 30*time.Second); ev.Status != natsbus.StatusSkipped {
+				t.Fatalf("second submit: event %+v, want skipped", ev)
+			}
+		}
+		for _, p := range procs {
+			p.stop(t)
+		}
+		tbl := loadTable(t, wh, table)
+		if n := len(tbl.Metadata().Snapshots()); n != len(want) {
+			t.Fatalf("%d snapshots, want %d", n, len(want))
+		}
+		assertTableEquals(t, tbl, gen.Incrementals[len(gen.Incrementals)-1].ExpectedPath)
+	})
+
 	// A transformer SIGKILLed while it holds tasks: the server hands them
 	// to the other transformer after the tasks consumer's ack wait (60 s),
 	// and the committer must still end with every row exactly once.

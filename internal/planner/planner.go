@@ -5,10 +5,13 @@
 package planner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -97,6 +100,42 @@ func Plans(ctx context.Context, o Options) ([]natsbus.Plan, []string, error) {
 		plans = append(plans, p)
 	}
 	return plans, warnings, nil
+}
+
+// Merge joins the plans of several --export locations into one apply
+// order (see export.SortForApply), dropping an export named twice, so that
+// `--export inc2 --export inc1` applies inc1 first instead of refusing inc2
+// as a gap.
+func Merge(groups ...[]natsbus.Plan) []natsbus.Plan {
+	var out []natsbus.Plan
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, p := range g {
+			if !seen[p.ExportID] {
+				seen[p.ExportID] = true
+				out = append(out, p)
+			}
+		}
+	}
+	at := func(p *natsbus.Plan) time.Time {
+		if p.ExportType == export.TypeIncremental {
+			return p.ExportFromTime
+		}
+		return p.ExportTime
+	}
+	slices.SortStableFunc(out, func(a, b natsbus.Plan) int {
+		if c := at(&a).Compare(at(&b)); c != 0 {
+			return c
+		}
+		if ai, bi := a.ExportType == export.TypeIncremental, b.ExportType == export.TypeIncremental; ai != bi {
+			if ai {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.ExportID, b.ExportID)
+	})
+	return out
 }
 
 // Publish sends the plans, in order, to their table's committer.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/floe-io/floe/internal/export"
 	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/schema"
 )
@@ -240,6 +241,37 @@ func TestPlansOptions(t *testing.T) {
 			}
 			if tt.wantSchema && string(plans[0].Schema) != string(tt.o.Schema) {
 				t.Errorf("plan schema %s, want the file as given %s", plans[0].Schema, tt.o.Schema)
+			}
+		})
+	}
+}
+
+func TestMerge(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2024, 1, 1, h, 0, 0, 0, time.UTC) }
+	full := natsbus.Plan{ExportID: "full", ExportType: export.TypeFull, ExportTime: at(0)}
+	inc := func(id string, from int) natsbus.Plan {
+		return natsbus.Plan{ExportID: id, ExportType: export.TypeIncremental, ExportFromTime: at(from), ExportToTime: at(from + 1)}
+	}
+	tests := []struct {
+		name   string
+		groups [][]natsbus.Plan
+		want   []string
+	}{
+		{"one group in order", [][]natsbus.Plan{{full, inc("i1", 0), inc("i2", 1)}}, []string{"full", "i1", "i2"}},
+		{"groups out of order", [][]natsbus.Plan{{inc("i2", 1)}, {inc("i1", 0)}, {full}}, []string{"full", "i1", "i2"}},
+		{"an export named twice", [][]natsbus.Plan{{full, inc("i1", 0)}, {inc("i1", 0)}}, []string{"full", "i1"}},
+		{"full before an incremental from its time", [][]natsbus.Plan{{inc("i1", 0)}, {full}}, []string{"full", "i1"}},
+		{"ties by id", [][]natsbus.Plan{{inc("b", 3), inc("a", 3)}}, []string{"a", "b"}},
+		{"none", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, p := range Merge(tt.groups...) {
+				got = append(got, p.ExportID)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("order %v, want %v", got, tt.want)
 			}
 		})
 	}

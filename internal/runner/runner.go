@@ -103,7 +103,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := checkWritable(o.Warehouse); err != nil {
 		return nil, err
 	}
-	var plans []natsbus.Plan
+	var groups [][]natsbus.Plan
 	for _, e := range o.Exports {
 		po := o.Plan
 		po.Export = e
@@ -114,8 +114,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		plans = append(plans, ps...)
+		groups = append(groups, ps)
 	}
+	plans := planner.Merge(groups...)
 	if o.NatsStore == "" {
 		o.NatsStore = filepath.Join(o.Warehouse, ".floe", "nats")
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,10 +97,19 @@ func (i *Info) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "schema:\n%s\n", indent(i.SchemaText))
 	fmt.Fprintf(w, "snapshots (%d):\n", len(i.Snapshots))
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tTIME\tOPERATION\tRECORDS\tFILES\tEXPORT\tITEMS\tRESCUED")
+	fmt.Fprintln(tw, "  ID\tTIME\tOPERATION\tLIVE ROWS\tFILES\tDELETE FILES\tEXPORT\tTYPE\tUP TO\tITEMS\tUPSERTS\tDELETES\tRESCUED")
 	for _, s := range i.Snapshots {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Timestamp.Format(time.RFC3339), s.Operation,
-			s.Summary["total-records"], s.Summary["total-data-files"], s.Marker["floe.export-id"], s.Marker["floe.items"], s.Marker["floe.rescued"])
+		m := s.Marker
+		kind, upTo := "", m["floe.export-time"]
+		switch m["floe.export-type"] {
+		case "FULL_EXPORT":
+			kind = "full"
+		case "INCREMENTAL_EXPORT":
+			kind, upTo = "incremental", m["floe.export-to-time"]
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Timestamp.Format(time.RFC3339), s.Operation,
+			liveRows(s.Summary), s.Summary["total-data-files"], dash(s.Summary["total-delete-files"]), m["floe.export-id"], kind, upTo,
+			m["floe.items"], dash(m["floe.upserts"]), dash(m["floe.deletes"]), m["floe.rescued"])
 	}
 	tw.Flush()
 	var props []string
@@ -112,6 +122,28 @@ func (i *Info) WriteText(w io.Writer) error {
 	sort.Strings(props)
 	fmt.Fprintf(w, "properties:\n%s\n", strings.Join(props, "\n"))
 	return nil
+}
+
+// liveRows is the snapshot's row count with position-deleted rows taken
+// out (floe never deletes a position twice).
+func liveRows(summary map[string]string) string {
+	rows, err1 := strconv.ParseInt(summary["total-records"], 10, 64)
+	dels, err2 := strconv.ParseInt(summary["total-position-deletes"], 10, 64)
+	if err1 != nil {
+		return "-"
+	}
+	if err2 != nil {
+		return strconv.FormatInt(rows, 10)
+	}
+	return strconv.FormatInt(rows-dels, 10)
+}
+
+// dash stands in for an empty cell.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func indent(s string) string {

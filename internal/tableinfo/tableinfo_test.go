@@ -227,7 +227,11 @@ func TestWriteJSON(t *testing.T) {
 }
 
 func TestWriteText(t *testing.T) {
-	tbl := floeTable(t, testCtx(t), markerA, map[string]string{"engine": "spark"})
+	markerInc := map[string]string{
+		"floe.export-id": "01704070870813-060b7ccd", "floe.export-type": "INCREMENTAL_EXPORT",
+		"floe.export-to-time": "2024-01-01T01:00:00Z", "floe.items": "2000", "floe.upserts": "1504", "floe.deletes": "496", "floe.rescued": "0",
+	}
+	tbl := floeTable(t, testCtx(t), markerA, map[string]string{"engine": "spark"}, markerInc)
 	info, err := Describe("ddb.orders", tbl)
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +253,8 @@ func TestWriteText(t *testing.T) {
 		{"items", " 1234 ", true},
 		{"partition field", "pk_bucket_4", true},
 		{"column", "amount", true},
-		{"snapshot count", "snapshots (2):", true},
+		{"snapshot count", "snapshots (3):", true},
+		{"incremental export", "incremental  2024-01-01T01:00:00Z  2000   1504     496", true},
 		{"first snapshot id", strconv.FormatInt(info.Snapshots[0].ID, 10), true},
 		{"second snapshot id", strconv.FormatInt(info.Snapshots[1].ID, 10), true},
 		{"table property", "owner = tests", true},
