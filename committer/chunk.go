@@ -91,6 +91,7 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	if _, deletes := natsbus.IntHeader(h, natsbus.HdrDeletes); deletes && rec != nil && rec.NumRows() > 0 {
 		ch.tombs = append(ch.tombs, rec)
 		ch.deletes += rec.NumRows()
+		c.Stats.Rows.Add(rec.NumRows())
 	} else if rec != nil && rec.NumRows() > 0 {
 		// The writer starts with the first rows: a chunk may begin with
 		// empty files' final batches, which only need recording.

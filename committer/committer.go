@@ -41,7 +41,7 @@ import (
 
 // Stats counts a committer's work. Fields are updated atomically.
 type Stats struct {
-	Rows      atomic.Int64 // rows written to data files
+	Rows      atomic.Int64 // rows written to data files, and deletes staged
 	DataFiles atomic.Int64
 	Commits   atomic.Int64
 }
