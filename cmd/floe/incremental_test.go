@@ -178,15 +178,7 @@ func TestIncrementalRefused(t *testing.T) {
 			if tc.key == "" {
 				args = append(args, "--key", "pk,sk")
 			}
-			code, _, stderr := floe(t, args...)
-			if code != 1 {
-				t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
+			refused(t, tc.want, args...)
 			if tc.noFull {
 				assertNoSnapshot(t, wh)
 			} else if after := len(snapshots(t, wh)); after != before {
@@ -307,14 +299,7 @@ func compareWarehouse(t *testing.T, wh, expectedPath string) string {
 func TestNewTableNeedsKey(t *testing.T) {
 	_, dir := sample(t)
 	wh := filepath.Join(t.TempDir(), "wh")
-	code, _, stderr := floe(t, "run", "--export", dir, "--warehouse", wh, "--table", "ddb.orders", "--progress", "never")
-	if code != 1 {
-		t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
-	}
-	for _, w := range []string{"does not exist yet and its key is unknown", "--key PK[,SK]"} {
-		if !strings.Contains(stderr, w) {
-			t.Errorf("stderr lacks %q:\n%s", w, stderr)
-		}
-	}
+	refused(t, []string{"does not exist yet and its key is unknown", "--key PK[,SK]"},
+		"run", "--export", dir, "--warehouse", wh, "--table", "ddb.orders", "--progress", "never")
 	assertNoSnapshot(t, wh)
 }

@@ -266,17 +266,24 @@ func TestBadInput(t *testing.T) {
 			wh := filepath.Join(t.TempDir(), "wh")
 			args := []string{"run", "--export", dir, "--warehouse", wh, "--table", "ddb.orders", "--key", "pk,sk", "--progress", "never"}
 			args = append(args, tc.setup(t, root, dir)...)
-			code, _, stderr := floe(t, args...)
-			if code != 1 {
-				t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
+			refused(t, tc.want, args...)
 			assertNoSnapshot(t, wh)
 		})
+	}
+}
+
+// refused runs floe and checks that it fails with exit code 1 and an
+// error that says every want.
+func refused(t *testing.T, want []string, args ...string) {
+	t.Helper()
+	code, _, stderr := floe(t, args...)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr:\n%s", code, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
 	}
 }
 
