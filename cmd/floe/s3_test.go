@@ -34,7 +34,9 @@ func TestRunFromS3(t *testing.T) {
 	ctx := t.Context()
 
 	local := t.TempDir()
-	gen, err := exportgen.Generate(ctx, exportgen.Options{Dir: local, Items: 2000, Files: 3, Seed: 23, Edge: true})
+	// A full export and two incremental exports, whose data files live in
+	// the shared AWSDynamoDB/data/ folder that floe never lists.
+	gen, err := exportgen.Generate(ctx, exportgen.Options{Dir: local, Items: 2000, Files: 3, Seed: 23, Edge: true, Incrementals: 2, ChangesPerIncremental: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,19 +90,22 @@ func TestRunFromS3(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, "committed to s3.orders") {
 			t.Fatalf("run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
-		tbl := loadTable(t, wh, "s3.orders")
-		if n := len(tbl.Metadata().Snapshots()); n != 1 {
-			t.Fatalf("%d snapshots, want 1", n)
+		if got := strings.Count(stdout, "merged into s3.orders"); got != 2 {
+			t.Fatalf("%d incremental exports merged, want 2:\n%s", got, stdout)
 		}
-		assertTableEquals(t, tbl, gen.Full.ExpectedPath)
+		tbl := loadTable(t, wh, "s3.orders")
+		if n := len(tbl.Metadata().Snapshots()); n != 3 {
+			t.Fatalf("%d snapshots, want 3", n)
+		}
+		assertTableEquals(t, tbl, gen.Incrementals[1].ExpectedPath)
 
-		// The same export again changes nothing.
+		// The same exports again change nothing.
 		code, stdout, stderr = run(t, "exports/", wh)
-		if code != 0 || !strings.Contains(stdout, "skipped") {
+		if code != 0 || strings.Count(stdout, "skipped") != 3 {
 			t.Fatalf("rerun: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
-		if n := len(loadTable(t, wh, "s3.orders").Metadata().Snapshots()); n != 1 {
-			t.Fatalf("rerun: %d snapshots, want 1", n)
+		if n := len(loadTable(t, wh, "s3.orders").Metadata().Snapshots()); n != 3 {
+			t.Fatalf("rerun: %d snapshots, want 3", n)
 		}
 	})
 
