@@ -16,7 +16,7 @@ STATICCHECK := $(GOBIN)/staticcheck
 VERSITYGW_VERSION   := v1.8.0
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test unit lint interop tools bench bench-stages bench-e2e clean demo
+.PHONY: build test unit lint interop tools bench bench-stages bench-e2e bench-merge clean demo
 
 build:
 	$(GO) build -o bin/floe ./cmd/floe
@@ -44,13 +44,20 @@ test: lint unit interop
 
 # BENCH_ITEMS sets the export sizes of the end-to-end benchmark.
 BENCH_ITEMS ?= 1000000 4000000
-bench: bench-stages bench-e2e
+bench: bench-stages bench-e2e bench-merge
 
 bench-stages:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/ddb/ ./internal/arrowconv/ ./internal/exportgen/
 
 bench-e2e: build
 	bash scripts/bench.sh $(BENCH_ITEMS)
+
+# Applying an incremental export of BENCH_MERGE_CHANGES changes to a table
+# of BENCH_MERGE_ITEMS rows (v2 and v3): time, peak RSS, scan rows/s.
+BENCH_MERGE_ITEMS   ?= 2000000
+BENCH_MERGE_CHANGES ?= 100000
+bench-merge: build
+	bash scripts/bench-merge.sh $(BENCH_MERGE_ITEMS) $(BENCH_MERGE_CHANGES)
 
 clean:
 	rm -rf bin .bench .venv-interop

@@ -38,42 +38,89 @@ type keyRow struct {
 // Parquet file (a data file, or a staged file of deletes) to fn. The key
 // slice passed to fn is reused between calls.
 func readKeys(ctx context.Context, fsys iceio.IO, path string, kc keyColumns, fn func(r keyRow) error) error {
+	kf, err := openKeys(fsys, path, kc)
+	if err != nil {
+		return err
+	}
+	defer kf.close()
+	return kf.read(ctx, -1, fn)
+}
+
+// keyFile is a Parquet file opened to read its key columns and write
+// timestamp, whole or one row group at a time.
+type keyFile struct {
+	path   string
+	f      iceio.File
+	pr     *file.Reader
+	want   []int // field ids: the key columns, then the write timestamp
+	leaves []int // their leaf column indexes, in the order of want
+}
+
+// openKeys opens a Parquet file and finds the columns kc names in it.
+func openKeys(fsys iceio.IO, path string, kc keyColumns) (*keyFile, error) {
 	f, err := fsys.Open(path)
 	if err != nil {
-		return fmt.Errorf("opening %s: %w", path, err)
+		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	defer f.Close()
 	pr, err := file.NewParquetReader(f)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
+		f.Close()
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	defer pr.Close()
-	want := append(append([]int(nil), kc.keys...), kc.ts)
-	leaves := make([]int, len(want))
+	kf := &keyFile{path: path, f: f, pr: pr, want: append(append([]int(nil), kc.keys...), kc.ts)}
+	kf.leaves = make([]int, len(kf.want))
 	ps := pr.MetaData().Schema
-	for i, id := range want {
-		leaves[i] = -1
+	for i, id := range kf.want {
+		kf.leaves[i] = -1
 		for c := 0; c < ps.NumColumns(); c++ {
 			n := ps.Column(c).SchemaNode()
 			if int(n.FieldID()) == id && n.Parent() == ps.Root() {
-				leaves[i] = c
+				kf.leaves[i] = c
 				break
 			}
 		}
-		if leaves[i] < 0 {
-			return fmt.Errorf("reading %s: no column with field id %d", path, id)
+		if kf.leaves[i] < 0 {
+			kf.close()
+			return nil, fmt.Errorf("reading %s: no column with field id %d", path, id)
 		}
 	}
-	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	return kf, nil
+}
+
+func (kf *keyFile) close() {
+	kf.pr.Close()
+	kf.f.Close()
+}
+
+// numRowGroups is the number of row groups of the file.
+func (kf *keyFile) numRowGroups() int { return kf.pr.NumRowGroups() }
+
+// read streams the rows of row group rg (every row group if rg < 0) to
+// fn, with their positions in the file.
+func (kf *keyFile) read(ctx context.Context, rg int, fn func(r keyRow) error) error {
+	path := kf.path
+	var (
+		rgs []int
+		pos int64
+	)
+	if rg >= 0 {
+		rgs = []int{rg}
+		md := kf.pr.MetaData()
+		for i := 0; i < rg; i++ {
+			pos += md.RowGroup(i).NumRows()
+		}
+	}
+	fr, err := pqarrow.NewFileReader(kf.pr, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(ctx, leaves, nil)
+	rr, err := fr.GetRecordReader(ctx, kf.leaves, rgs)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
 	defer rr.Release()
 	// The reader orders columns as the file does; find ours by field id.
+	want := kf.want
 	order := make([]int, len(want))
 	sc := rr.Schema()
 	for i, id := range want {
@@ -87,10 +134,7 @@ func readKeys(ctx context.Context, fsys iceio.IO, path string, kc keyColumns, fn
 			return fmt.Errorf("reading %s: field id %d missing from the record batches", path, id)
 		}
 	}
-	var (
-		pos int64
-		buf []byte
-	)
+	var buf []byte
 	cols := make([]arrow.Array, len(want))
 	for rr.Next() {
 		rec := rr.RecordBatch()
@@ -101,9 +145,10 @@ func readKeys(ctx context.Context, fsys iceio.IO, path string, kc keyColumns, fn
 		if !ok {
 			return fmt.Errorf("reading %s: write timestamp column is %s, not a timestamp", path, cols[len(cols)-1].DataType())
 		}
+		keys := cols[:len(cols)-1]
 		for r := 0; r < int(rec.NumRows()); r++ {
 			buf = buf[:0]
-			for _, c := range cols[:len(cols)-1] {
+			for _, c := range keys {
 				if buf, err = appendKey(buf, c, r); err != nil {
 					return fmt.Errorf("reading %s: %w", path, err)
 				}
@@ -133,9 +178,9 @@ func appendKey(dst []byte, col arrow.Array, i int) ([]byte, error) {
 	}
 	switch c := col.(type) {
 	case *array.String:
-		return appendBytes(dst, []byte(c.Value(i))), nil
+		return appendString(dst, c.Value(i)), nil
 	case *array.LargeString:
-		return appendBytes(dst, []byte(c.Value(i))), nil
+		return appendString(dst, c.Value(i)), nil
 	case *array.Binary:
 		return appendBytes(dst, c.Value(i)), nil
 	case *array.LargeBinary:
@@ -153,4 +198,9 @@ func appendKey(dst []byte, col arrow.Array, i int) ([]byte, error) {
 func appendBytes(dst, b []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strconv"
@@ -257,35 +258,80 @@ func (m *merge) scanTable(ctx context.Context) error {
 	}
 
 	// Two workers: the machine floe is sized for has two cores, and the
-	// reads are CPU-bound (decompression, decoding).
+	// reads are CPU-bound (decompression, decoding). The work is handed
+	// out by row group, not by file, so that a table of a few large files
+	// keeps both busy: a worker that opens a file reads its first row
+	// group and queues the others for whichever worker is free.
+	filter := m.keyFilter()
+	type unit struct{ fi, rg int } // rg < 0: the file is not opened yet
 	var (
-		mu   sync.Mutex
-		next = int(first)
-		errs []error
-		wg   sync.WaitGroup
+		mu     sync.Mutex
+		next   = int(first)
+		queued []unit
+		errs   []error
+		wg     sync.WaitGroup
 	)
+	take := func() (unit, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(errs) > 0 {
+			return unit{}, false
+		}
+		if n := len(queued); n > 0 {
+			u := queued[n-1]
+			queued = queued[:n-1]
+			return u, true
+		}
+		if next >= len(m.files) {
+			return unit{}, false
+		}
+		next++
+		return unit{fi: next - 1, rg: -1}, true
+	}
 	for range 2 {
 		wg.Go(func() {
 			var hits []candidate
 			var hitIDs []int32
 			for {
-				mu.Lock()
-				fi := next
-				next++
-				mu.Unlock()
-				if fi >= len(m.files) {
+				u, ok := take()
+				if !ok {
 					return
 				}
-				mf := m.files[fi]
+				mf := m.files[u.fi]
 				hits, hitIDs = hits[:0], hitIDs[:0]
-				err := readKeys(ctx, m.fsys, mf.df.FilePath(), m.kc, func(r keyRow) error {
-					id, ok := m.index[string(r.key)]
-					if ok && !mf.deleted.Contains(uint64(r.pos)) {
-						hits = append(hits, candidate{file: int32(fi), pos: r.pos, ts: r.ts})
-						hitIDs = append(hitIDs, id)
+				err := func() error {
+					kf, err := openKeys(m.fsys, mf.df.FilePath(), m.kc)
+					if err != nil {
+						return err
 					}
-					return nil
-				})
+					defer kf.close()
+					rg := u.rg
+					if rg < 0 {
+						n := kf.numRowGroups()
+						if n == 0 {
+							return nil
+						}
+						if n > 1 {
+							mu.Lock()
+							for r := n - 1; r >= 1; r-- {
+								queued = append(queued, unit{fi: u.fi, rg: r})
+							}
+							mu.Unlock()
+						}
+						rg = 0
+					}
+					return kf.read(ctx, rg, func(r keyRow) error {
+						if !filter.mayContain(r.key) {
+							return nil
+						}
+						id, ok := m.index[string(r.key)]
+						if ok && !mf.deleted.Contains(uint64(r.pos)) {
+							hits = append(hits, candidate{file: int32(u.fi), pos: r.pos, ts: r.ts})
+							hitIDs = append(hitIDs, id)
+						}
+						return nil
+					})
+				}()
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -305,6 +351,45 @@ func (m *merge) scanTable(ctx context.Context) error {
 		return fmt.Errorf("scanning the table for changed keys: %w", errs[0])
 	}
 	return nil
+}
+
+// keyFilter builds a Bloom filter of the merge's keys. Most rows of the
+// table hold keys the export does not touch; the filter, small enough to
+// stay in the CPU cache, turns almost all of them away before the probe
+// of m.index, whose misses go to main memory.
+func (m *merge) keyFilter() *keyFilter {
+	// 16 bits per key, in 64-bit blocks; three bits of one block per key.
+	n := 64
+	for n < 16*len(m.index) {
+		n *= 2
+	}
+	f := &keyFilter{seed: maphash.MakeSeed(), words: make([]uint64, n/64)}
+	for k := range m.index {
+		f.add(maphash.String(f.seed, k))
+	}
+	return f
+}
+
+// keyFilter is a blocked Bloom filter of encoded keys: no false
+// negatives, a few percent of false positives.
+type keyFilter struct {
+	seed  maphash.Seed
+	words []uint64
+}
+
+func (f *keyFilter) block(h uint64) (*uint64, uint64) {
+	w := &f.words[h&uint64(len(f.words)-1)]
+	return w, 1<<(h>>40&63) | 1<<(h>>46&63) | 1<<(h>>52&63)
+}
+
+func (f *keyFilter) add(h uint64) {
+	w, bits := f.block(h)
+	*w |= bits
+}
+
+func (f *keyFilter) mayContain(key []byte) bool {
+	w, bits := f.block(maphash.Bytes(f.seed, key))
+	return *w&bits == bits
 }
 
 // readPositionDeletes adds the positions a v2 position delete file

@@ -1,6 +1,7 @@
 package committer
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -55,5 +56,29 @@ func TestResolve(t *testing.T) {
 				t.Errorf("stats %+v, want %+v", m.stats, tt.want)
 			}
 		})
+	}
+}
+
+// TestKeyFilter: every key of the merge passes the filter (a miss would
+// lose a row to delete), and most other keys do not.
+func TestKeyFilter(t *testing.T) {
+	m := &merge{index: map[string]int32{}}
+	for i := range 20000 {
+		m.index[fmt.Sprintf("CUSTOMER#%06d|ORDER#%d", i, i*7)] = int32(i)
+	}
+	f := m.keyFilter()
+	for k := range m.index {
+		if !f.mayContain([]byte(k)) {
+			t.Fatalf("key %q of the merge is rejected", k)
+		}
+	}
+	fp := 0
+	for i := range 20000 {
+		if f.mayContain([]byte(fmt.Sprintf("CUSTOMER#%06d|ORDER#%d", i, i*7+1))) {
+			fp++
+		}
+	}
+	if fp > 20000/10 {
+		t.Fatalf("%d of 20000 other keys pass the filter; want under 10%%", fp)
 	}
 }
