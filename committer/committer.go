@@ -305,15 +305,24 @@ func (c *Committer) handlePlan(ctx context.Context, msg jetstream.Msg) error {
 // begin starts applying an export, or says why it will not.
 func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream.Msg) error {
 	log := c.log.With("export", plan.ExportID)
+	refuse := func(err error) error {
+		log.Error("refusing export", "err", err)
+		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusFailed, Error: err.Error()})
+		return msg.Ack()
+	}
+	// A table or key mismatch is refused even for an export the table
+	// holds: skipping it would hide that the command names the wrong
+	// table or key.
+	if err := c.checkTable(plan); err != nil {
+		return refuse(err)
+	}
 	if isApplied(c.tbl, plan.ExportID) {
 		log.Info("export already applied; skipping")
 		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusSkipped, Message: "already applied"})
 		return msg.Ack()
 	}
 	if err := c.check(plan); err != nil {
-		log.Error("refusing export", "err", err)
-		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusFailed, Error: err.Error()})
-		return msg.Ack()
+		return refuse(err)
 	}
 	p := &pending{Plan: *plan, Files: make(map[int]*fileState, len(plan.Files))}
 	for _, f := range plan.Files {
@@ -363,21 +372,30 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 	return c.publishTasks(ctx)
 }
 
+// checkTable refuses an export of another DynamoDB table, or a --key
+// other than the table's.
+func (c *Committer) checkTable(plan *natsbus.Plan) error {
+	if c.tbl == nil {
+		return nil
+	}
+	if arn := c.tbl.Properties()[PropTableArn]; arn != "" && plan.TableArn != "" && arn != plan.TableArn {
+		return fmt.Errorf("export %s is of DynamoDB table %s but %s holds %s: use another --table", plan.ExportID, plan.TableArn, c.table, arn)
+	}
+	s, err := tableSchema(c.tbl)
+	if err != nil {
+		return err
+	}
+	if len(plan.Key) > 0 && !slices.Equal(plan.Key, s.Key) {
+		return fmt.Errorf("--key %s differs from the key of table %s (%s): leave --key out, or load into another --table", strings.Join(plan.Key, ","), c.table, strings.Join(s.Key, ","))
+	}
+	return nil
+}
+
 // check refuses exports this table cannot take. Errors say what the table
 // holds and what to do.
 func (c *Committer) check(plan *natsbus.Plan) error {
 	var applied []map[string]string
 	if c.tbl != nil {
-		if arn := c.tbl.Properties()[PropTableArn]; arn != "" && plan.TableArn != "" && arn != plan.TableArn {
-			return fmt.Errorf("export %s is of DynamoDB table %s but %s holds %s: use another --table", plan.ExportID, plan.TableArn, c.table, arn)
-		}
-		s, err := tableSchema(c.tbl)
-		if err != nil {
-			return err
-		}
-		if len(plan.Key) > 0 && !slices.Equal(plan.Key, s.Key) {
-			return fmt.Errorf("--key %s differs from the key of table %s (%s): leave --key out, or load into another --table", strings.Join(plan.Key, ","), c.table, strings.Join(s.Key, ","))
-		}
 		applied = Applied(c.tbl)
 	}
 	if plan.ExportType != export.TypeIncremental {

@@ -107,8 +107,10 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 		// A damaged file often decodes into garbage before its end, where
 		// the MD5 is checked: say that the file is damaged, not only that a
 		// line is malformed.
+		// The checksum error names the file and says what to do; the
+		// decode error is only its symptom, so it is not repeated.
 		if ferr := raw.Finish(); errors.Is(ferr, export.ErrChecksum) {
-			return permanent(fmt.Errorf("%w (decoding had failed first: %v)", ferr, err))
+			return permanent(fmt.Errorf("%w (decoding stopped after line %d)", ferr, lines.Line()))
 		}
 		return err
 	}

@@ -303,3 +303,55 @@ func TestNewTableNeedsKey(t *testing.T) {
 		"run", "--export", dir, "--warehouse", wh, "--table", "ddb.orders", "--progress", "never")
 	assertNoSnapshot(t, wh)
 }
+
+// TestWrongKeyRefused: a --key other than the table's is refused even when
+// the export is already applied (skipping it would hide the mistake).
+func TestWrongKeyRefused(t *testing.T) {
+	_, dir := sample(t)
+	wh := filepath.Join(t.TempDir(), "wh")
+	args := []string{"run", "--export", dir, "--warehouse", wh, "--table", "ddb.orders", "--progress", "never"}
+	if code, _, stderr := floe(t, append(args, "--key", "pk,sk")...); code != 0 {
+		t.Fatalf("load: %s", stderr)
+	}
+	refused(t, []string{"--key nope differs from the key of table ddb.orders (pk,sk)"}, append(args, "--key", "nope")...)
+	if ids := snapshots(t, wh); len(ids) != 1 {
+		t.Fatalf("snapshots %v, want the one load", ids)
+	}
+}
+
+// TestConcurrentRunsRefused: a second `floe run` on a warehouse another
+// run is using refuses at start, naming the other process; the first run
+// is not disturbed.
+func TestConcurrentRunsRefused(t *testing.T) {
+	root := t.TempDir()
+	gen, err := exportgen.Generate(context.Background(), exportgen.Options{Dir: root, Items: 60000, Files: 4, Seed: 3, SkipExpected: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := filepath.Join(t.TempDir(), "wh")
+	args := []string{"run", "--export", gen.Full.Dir, "--warehouse", wh, "--table", "ddb.orders", "--key", "pk,sk", "--progress", "never"}
+	first := startFloe(t, "first run", args...)
+	lock := filepath.Join(wh, ".floe", "lock")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, _ := os.ReadFile(lock); len(b) > 0 {
+			break
+		}
+		if first.exited() || time.Now().After(deadline) {
+			t.Fatalf("the first run never took the warehouse lock%s", outputs([]*proc{first}))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	refused(t, []string{"another floe process (pid ", "is using warehouse " + wh, "wait for it to finish"}, args...)
+	select {
+	case <-first.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the first run did not finish")
+	}
+	if code := first.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("the first run failed (exit %d)%s", code, outputs([]*proc{first}))
+	}
+	if ids := snapshots(t, wh); len(ids) != 1 || ids[0] != gen.Full.ID {
+		t.Fatalf("snapshots %v, want the one export", ids)
+	}
+}

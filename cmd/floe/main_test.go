@@ -172,6 +172,7 @@ func TestBadInput(t *testing.T) {
 		name  string
 		setup func(t *testing.T, root, dir string) []string // returns extra args
 		want  []string                                      // substrings of stderr
+		once  string                                        // said once in the final error
 	}{
 		{
 			name: "missing manifest",
@@ -193,6 +194,18 @@ func TestBadInput(t *testing.T) {
 				return nil
 			},
 			want: []string{".json.gz", "MD5"},
+		},
+		{
+			name: "truncated file",
+			setup: func(t *testing.T, root, dir string) []string {
+				ms := readManifest(t, dir)
+				path := dataPath(root, ms[largestFile(ms)])
+				data, _ := os.ReadFile(path)
+				write(t, path, data[:len(data)/2]) // manifest keeps the old checksum
+				return nil
+			},
+			want: []string{".json.gz", "MD5 mismatch", "truncated", "decoding stopped after line"},
+			once: "MD5 mismatch",
 		},
 		{
 			name: "corrupt gzip",
@@ -266,7 +279,11 @@ func TestBadInput(t *testing.T) {
 			wh := filepath.Join(t.TempDir(), "wh")
 			args := []string{"run", "--export", dir, "--warehouse", wh, "--table", "ddb.orders", "--key", "pk,sk", "--progress", "never"}
 			args = append(args, tc.setup(t, root, dir)...)
-			refused(t, tc.want, args...)
+			stderr := refused(t, tc.want, args...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if last := lines[len(lines)-1]; tc.once != "" && strings.Count(last, tc.once) != 1 {
+				t.Errorf("the error says %q %d times, want once:\n%s", tc.once, strings.Count(last, tc.once), last)
+			}
 			assertNoSnapshot(t, wh)
 		})
 	}
@@ -274,7 +291,7 @@ func TestBadInput(t *testing.T) {
 
 // refused runs floe and checks that it fails with exit code 1 and an
 // error that says every want.
-func refused(t *testing.T, want []string, args ...string) {
+func refused(t *testing.T, want []string, args ...string) (stderr string) {
 	t.Helper()
 	code, _, stderr := floe(t, args...)
 	if code != 1 {
@@ -285,6 +302,7 @@ func refused(t *testing.T, want []string, args ...string) {
 			t.Errorf("stderr lacks %q:\n%s", w, stderr)
 		}
 	}
+	return stderr
 }
 
 // assertNoSnapshot checks that the table, if it was created, has no

@@ -103,6 +103,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := checkWritable(o.Warehouse); err != nil {
 		return nil, err
 	}
+	unlock, err := lockWarehouse(o.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var groups [][]natsbus.Plan
 	for _, e := range o.Exports {
 		po := o.Plan
