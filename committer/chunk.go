@@ -380,8 +380,18 @@ func (c *Committer) tryCommit(ctx context.Context, dfs []iceberg.DataFile, commi
 	if err != nil {
 		return nil, ms, written, err
 	}
+	c.faultAt(FaultCommit)
 	tbl, err := tx.Commit(ctx)
+	if err == nil {
+		c.faultAt(FaultCommitted)
+	}
 	return tbl, ms, written, err
+}
+
+func (c *Committer) faultAt(point string) {
+	if c.fault != nil {
+		c.fault(point)
+	}
 }
 
 // withRowIDs gives the data files of a v3 table their first_row_id, taken

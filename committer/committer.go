@@ -51,7 +51,18 @@ type Options struct {
 	Log *slog.Logger
 	// OnEvent, if set, is called with every event the committer publishes.
 	OnEvent func(natsbus.Event)
+	// Fault, if set, is called at named points of a commit, for crash
+	// tests that must stop the process exactly there: FaultCommit just
+	// before the catalog commit, FaultCommitted just after it succeeded
+	// (before the pending state is cleared).
+	Fault func(point string)
 }
+
+// Fault points (see Options.Fault).
+const (
+	FaultCommit    = "commit"
+	FaultCommitted = "committed"
+)
 
 // Committer applies the exports of one table.
 type Committer struct {
@@ -62,6 +73,7 @@ type Committer struct {
 	js    jetstream.JetStream
 	log   *slog.Logger
 	onEv  func(natsbus.Event)
+	fault func(string)
 	state stateStore
 	codec *natsbus.Codec
 	// scratch is reused to decompress batches (one at a time).
@@ -109,7 +121,7 @@ func New(nc *nats.Conn, cat catalog.Catalog, tableName string, o Options) (*Comm
 	}
 	return &Committer{
 		table: tableName, ident: catalog.ToIdentifier(tableName), cat: cat, nc: nc, js: js,
-		log: o.Log.With("table", tableName), onEv: o.OnEvent, codec: codec,
+		log: o.Log.With("table", tableName), onEv: o.OnEvent, fault: o.Fault, codec: codec,
 	}, nil
 }
 

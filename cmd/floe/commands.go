@@ -50,7 +50,7 @@ func (r *runCmd) Run(ctx context.Context, g *globals) error {
 	}
 	res, err := runner.Run(ctx, runner.Options{
 		Plan: po, Exports: r.Export, Warehouse: absPath(r.Warehouse), NatsStore: r.NatsStore,
-		Workers: r.Workers, Log: g.log, Progress: bar,
+		Workers: r.Workers, Log: g.log, Progress: bar, Fault: g.fault,
 	})
 	if res != nil {
 		printSummary(os.Stdout, r.Table, res)
@@ -297,7 +297,7 @@ func (c *committerCmd) Run(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer closeCat()
-	com, err := committer.New(nc, cat, c.Table, committer.Options{Log: g.log})
+	com, err := committer.New(nc, cat, c.Table, committer.Options{Log: g.log, Fault: g.fault})
 	if err != nil {
 		return err
 	}

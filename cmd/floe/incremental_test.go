@@ -31,11 +31,18 @@ func history(t *testing.T, window time.Duration) (string, *exportgen.Result) {
 	return root, res
 }
 
-// snapshots returns the export ids of a table's snapshot markers, oldest
-// first.
+// snapshots returns the export ids of the snapshot markers of ddb.orders,
+// oldest first.
 func snapshots(t *testing.T, wh string) []string {
 	t.Helper()
-	code, out, stderr := floe(t, "table", "info", "--warehouse", wh, "--table", "ddb.orders", "--json")
+	return snapshotIDs(t, wh, "ddb.orders")
+}
+
+// snapshotIDs returns the export ids of a table's snapshot markers, oldest
+// first.
+func snapshotIDs(t *testing.T, wh, table string) []string {
+	t.Helper()
+	code, out, stderr := floe(t, "table", "info", "--warehouse", wh, "--table", table, "--json")
 	if code != 0 {
 		t.Fatalf("table info: %s", stderr)
 	}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -33,6 +35,36 @@ type globals struct {
 	CPUProfile  string          `help:"Write a Go CPU profile of the command to this file (for performance reports)." type:"path" placeholder:"FILE"`
 
 	log *slog.Logger
+	// fault is the crash tests' kill point (FLOE_TEST_KILL_AT), or nil.
+	fault func(point string)
+}
+
+// killAt returns a committer fault hook that SIGKILLs this process at the
+// named point (see committer.Options.Fault), or nil for "". It exists for
+// the crash tests, which must stop the process at an exact moment of a
+// commit; no user has a reason to set it.
+//
+// The value is a point, or POINT:N to kill at the point's N-th occurrence.
+func killAt(spec string, log *slog.Logger) func(string) {
+	if spec == "" {
+		return nil
+	}
+	point, nth := spec, 1
+	if p, n, ok := strings.Cut(spec, ":"); ok {
+		if v, err := strconv.Atoi(n); err == nil && v > 0 {
+			point, nth = p, v
+		}
+	}
+	seen := 0
+	return func(p string) {
+		if p != point {
+			return
+		}
+		if seen++; seen == nth {
+			log.Warn("FLOE_TEST_KILL_AT: killing this process", "point", p)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
 }
 
 // s3Flags configure access to s3:// locations.
@@ -105,6 +137,7 @@ func main() {
 	kctx, err := parser.Parse(os.Args[1:])
 	parser.FatalIfErrorf(err)
 	c.log = newLogger(c.LogFormat, c.LogLevel)
+	c.fault = killAt(os.Getenv("FLOE_TEST_KILL_AT"), c.log)
 	if c.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(c.MemoryLimit))
 	}

@@ -41,6 +41,8 @@ type Options struct {
 	Log       *slog.Logger
 	// Progress, when set, receives a progress bar (use only for a terminal).
 	Progress io.Writer
+	// Fault is passed to the committer (see committer.Options.Fault).
+	Fault func(point string)
 }
 
 // Resumed is appended to the status of an export's final event when this
@@ -151,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan natsbus.Event, 64)
-	com, err := committer.New(nc, cat, o.Plan.Table, committer.Options{Log: log, OnEvent: func(e natsbus.Event) {
+	com, err := committer.New(nc, cat, o.Plan.Table, committer.Options{Log: log, Fault: o.Fault, OnEvent: func(e natsbus.Event) {
 		select {
 		case events <- e:
 		case <-runCtx.Done():
