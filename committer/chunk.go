@@ -500,6 +500,30 @@ func (c *Committer) deleteFiles(ctx context.Context, p *pending) {
 	}
 }
 
+// removeUnreferenced deletes the files under the table's data/ folder that
+// no snapshot references, when the committer starts with no pending state:
+// it is the table's only writer, so such files are garbage of work whose
+// pending state was lost with the NATS store (a deleted <warehouse>/.floe/
+// nats, a recreated stream). Files of earlier snapshots stay (time
+// travel); `floe maintain` expires those. A failure is only logged: the
+// files are harmless.
+func (c *Committer) removeUnreferenced(ctx context.Context) {
+	if c.tbl == nil {
+		return
+	}
+	res, err := c.tbl.DeleteOrphanFiles(ctx,
+		table.WithLocation(c.tbl.Location()+"/data"),
+		table.WithFilesOlderThan(0),
+		table.WithPrefixMismatchMode(table.PrefixMismatchIgnore))
+	if err != nil {
+		c.log.Warn("looking for files no snapshot references (harmless leftovers; `floe maintain` removes them)", "err", err)
+		return
+	}
+	if n := len(res.DeletedFiles); n > 0 {
+		c.log.Info("removed files of interrupted work whose pending state was lost", "files", n)
+	}
+}
+
 // removeOrphans deletes data files of the in-flight chunk that a crash
 // left behind: they carry the chunk's write id but are not listed.
 func (c *Committer) removeOrphans(ctx context.Context, p *pending) error {

@@ -215,6 +215,7 @@ func (c *Committer) recover(ctx context.Context) error {
 		return err
 	}
 	if p == nil {
+		c.removeUnreferenced(ctx)
 		return nil
 	}
 	log := c.log.With("export", p.Plan.ExportID)
@@ -225,6 +226,7 @@ func (c *Committer) recover(ctx context.Context) error {
 			return err
 		}
 		c.removeStaged(ctx, p)
+		c.removeUnreferenced(ctx)
 		return nil
 	}
 	c.cur = p
