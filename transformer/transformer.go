@@ -47,6 +47,7 @@ type Transformer struct {
 	log       *slog.Logger
 	workers   int
 	exclusive bool
+	ackWait   time.Duration
 	// Stats is updated as files are processed.
 	Stats Stats
 
@@ -66,7 +67,12 @@ type Options struct {
 	// where other transformers may be running: their tasks would be
 	// delivered twice (harmless, but wasted work).
 	Exclusive bool
-	Log       *slog.Logger
+	// AckWait is how long a task may go without a heartbeat before the
+	// server hands it to another transformer (default DefaultAckWait).
+	// It is a setting of the shared tasks consumer: the last transformer
+	// to start sets it for all.
+	AckWait time.Duration
+	Log     *slog.Logger
 }
 
 // New returns a transformer using the connection nc.
@@ -85,12 +91,17 @@ func New(nc *nats.Conn, open StoreOpener, o Options) (*Transformer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, exclusive: o.Exclusive, codec: codec, stores: map[string]objstore.Store{}}, nil
+	if o.AckWait <= 0 {
+		o.AckWait = DefaultAckWait
+	}
+	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, exclusive: o.Exclusive, ackWait: o.AckWait, codec: codec, stores: map[string]objstore.Store{}}, nil
 }
 
-// ackWait is how long a task may go without a heartbeat before the server
-// hands it to another transformer. Workers heartbeat every ackWait/4.
-const ackWait = 60 * time.Second
+// DefaultAckWait is how long a task may go without a heartbeat before the
+// server hands it to another transformer: long enough that a busy worker
+// (which heartbeats every quarter of it) never loses its task, short
+// enough that a dead transformer's tasks move on within a minute.
+const DefaultAckWait = 60 * time.Second
 
 // maxDeliver bounds retries of a task whose failures look transient
 // (network, storage); after that the file is reported failed.
@@ -107,7 +118,7 @@ func (t *Transformer) Run(ctx context.Context) error {
 	cons, err := t.js.CreateOrUpdateConsumer(ctx, natsbus.TasksStream, jetstream.ConsumerConfig{
 		Durable:       natsbus.TransformerConsumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
+		AckWait:       t.ackWait,
 		MaxDeliver:    -1, // counted by the worker, which reports the file failed
 		MaxAckPending: 10_000,
 	})
@@ -157,7 +168,7 @@ func (t *Transformer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	log := t.log.With("table", task.Table, "export", task.ExportID, "file", task.File.Key)
 	hbCtx, stop := context.WithCancel(ctx)
-	go heartbeat(hbCtx, msg)
+	go heartbeat(hbCtx, msg, t.ackWait/4)
 	err = t.process(ctx, task)
 	stop()
 	if err == nil {
@@ -189,8 +200,8 @@ func (t *Transformer) handle(ctx context.Context, msg jetstream.Msg) {
 	_ = msg.Term()
 }
 
-func heartbeat(ctx context.Context, msg jetstream.Msg) {
-	tk := time.NewTicker(ackWait / 4)
+func heartbeat(ctx context.Context, msg jetstream.Msg, every time.Duration) {
+	tk := time.NewTicker(every)
 	defer tk.Stop()
 	for {
 		select {

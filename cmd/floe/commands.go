@@ -254,7 +254,8 @@ func (s *submitCmd) Run(ctx context.Context, g *globals) error {
 
 type transformerCmd struct {
 	natsFlags
-	Workers int `help:"Files transformed at once (default: number of CPUs)."`
+	Workers     int           `help:"Files transformed at once (default: number of CPUs)."`
+	TaskAckWait time.Duration `help:"How long a task may go without a heartbeat before another transformer takes it over (a dead transformer's files move on after this). Shared by all transformers: the last one started sets it." default:"60s" placeholder:"DURATION"`
 	s3Flags
 }
 
@@ -271,7 +272,7 @@ func (t *transformerCmd) Run(ctx context.Context, g *globals) error {
 	tr, err := transformer.New(nc, func(ctx context.Context, uri string) (objstore.Store, error) {
 		st, _, err := objstore.Parse(ctx, uri, t.options())
 		return st, err
-	}, transformer.Options{Workers: workers, Log: g.log})
+	}, transformer.Options{Workers: workers, AckWait: t.TaskAckWait, Log: g.log})
 	if err != nil {
 		return err
 	}

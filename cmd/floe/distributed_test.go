@@ -127,12 +127,10 @@ func TestDistributedProcesses(t *testing.T) {
 	})
 
 	// A transformer SIGKILLed while it holds tasks: the server hands them
-	// to the other transformer after the tasks consumer's ack wait (60 s),
-	// and the committer must still end with every row exactly once.
+	// to the other transformer after the tasks consumer's ack wait
+	// (--task-ack-wait, 5 s here), and the committer must still end with
+	// every row exactly once.
 	t.Run("transformer killed", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("waits out the transformers' 60 s ack wait")
-		}
 		root := t.TempDir()
 		// Three files of ~13,000 items (~9 MB of JSON lines): each is cut
 		// into a few batches (at half of max_payload), so the kill lands
@@ -180,7 +178,7 @@ func TestDistributedProcesses(t *testing.T) {
 		com := startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh)
 		// The victim runs alone until it is killed, so the tasks left
 		// pending afterwards are certainly the ones it held.
-		victim := startFloe(t, "victim", "transformer", "--nats", url, "--workers", "2")
+		victim := startFloe(t, "victim", "transformer", "--nats", url, "--workers", "2", "--task-ack-wait", "5s")
 		code, _, stderr := floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
 		if code != 0 {
 			t.Fatalf("submit: exit %d: %s", code, stderr)
@@ -210,11 +208,15 @@ func TestDistributedProcesses(t *testing.T) {
 		}
 		killed := time.Now()
 		t.Logf("killed a transformer holding %d tasks", held)
-		survivor := startFloe(t, "survivor", "transformer", "--nats", url, "--workers", "2")
+		survivor := startFloe(t, "survivor", "transformer", "--nats", url, "--workers", "2", "--task-ack-wait", "5s")
 		procs := []*proc{com, survivor}
 
-		ev = waitCommitted(t, wh, table, events, procs, 150*time.Second)
-		t.Logf("committed %d rows in %d data files %.1fs after the kill", ev.Items, ev.DataFiles, time.Since(killed).Seconds())
+		ev = waitCommitted(t, wh, table, events, procs, 90*time.Second)
+		after := time.Since(killed)
+		t.Logf("committed %d rows in %d data files %.1fs after the kill", ev.Items, ev.DataFiles, after.Seconds())
+		if after > 50*time.Second {
+			t.Errorf("the dead transformer's tasks took %s to move on; --task-ack-wait 5s should make that seconds", after)
+		}
 		for _, p := range procs {
 			p.stop(t)
 		}
