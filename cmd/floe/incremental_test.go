@@ -362,3 +362,29 @@ func TestConcurrentRunsRefused(t *testing.T) {
 		t.Fatalf("snapshots %v, want the one export", ids)
 	}
 }
+
+// TestExportsGivenOutOfOrder: exports named in the wrong order on one
+// command line are applied in their order; one applied out of order on its
+// own is refused as a gap (TestIncrementalRefused).
+func TestExportsGivenOutOfOrder(t *testing.T) {
+	root, gen := history(t, 0)
+	wh := filepath.Join(root, "wh")
+	args := []string{"run", "--warehouse", wh, "--table", "ddb.orders", "--key", "pk,sk", "--progress", "never"}
+	for i := len(gen.Incrementals) - 1; i >= 0; i-- {
+		args = append(args, "--export", gen.Incrementals[i].Dir)
+	}
+	args = append(args, "--export", gen.Full.Dir)
+	if code, _, stderr := floe(t, args...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := []string{gen.Full.ID}
+	for _, e := range gen.Incrementals {
+		want = append(want, e.ID)
+	}
+	if ids := snapshots(t, wh); strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Fatalf("snapshots %v, want %v", ids, want)
+	}
+	if d := compareWarehouse(t, wh, gen.Incrementals[len(gen.Incrementals)-1].ExpectedPath); d != "" {
+		t.Fatal(d)
+	}
+}
