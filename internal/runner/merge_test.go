@@ -28,11 +28,9 @@ func TestIncrementalHistory(t *testing.T) {
 		partitionBy []string
 	}{
 		{name: "json-v2-new-and-old", format: exportgen.FormatJSON, view: exportgen.ViewNewAndOld, version: 2},
-		{name: "ion-v2-new-image", format: exportgen.FormatIon, view: exportgen.ViewNew, version: 2},
-		{name: "json-v3-new-image", format: exportgen.FormatJSON, view: exportgen.ViewNew, version: 3},
-		{name: "ion-v3-new-and-old", format: exportgen.FormatIon, view: exportgen.ViewNewAndOld, version: 3},
-		{name: "partitioned-v2", format: exportgen.FormatJSON, view: exportgen.ViewNewAndOld, version: 2, partitionBy: []string{"bucket(4,pk)"}},
-		{name: "partitioned-v3", format: exportgen.FormatJSON, view: exportgen.ViewNew, version: 3, partitionBy: []string{"bucket(4,pk)", "status"}},
+		{name: "ion-v3-new-image", format: exportgen.FormatIon, view: exportgen.ViewNew, version: 3},
+		{name: "ion-partitioned-v2-new-image", format: exportgen.FormatIon, view: exportgen.ViewNew, version: 2, partitionBy: []string{"bucket(4,pk)"}},
+		{name: "json-partitioned-v3-new-and-old", format: exportgen.FormatJSON, view: exportgen.ViewNewAndOld, version: 3, partitionBy: []string{"bucket(4,pk)", "status"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
