@@ -2,12 +2,12 @@
 #
 #   make test    everything CI runs: vet, staticcheck, unit/integration tests
 #                with -race (real NATS, real S3 via versitygw, real SQLite),
-#                and the PyIceberg interop tier
+#                and the interop tier (PyIceberg and Spark read the tables)
 #   make bench   throughput and peak memory, per stage and end to end
 #   make build   bin/floe
 #
 # Every tool is installed by the targets themselves (go install / pip), so a
-# fresh machine needs only Go and Python 3.
+# fresh machine needs only Go, Python 3, Java 17 and Maven.
 
 GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin

@@ -15,13 +15,23 @@
 # files independently of PyIceberg's scan), and looks up keys deleted since
 # the full export.
 #
+# Then Spark reads every table loaded (interop/spark_check.py): one Spark
+# application (local[2], pyspark from interop/requirements-spark.txt, Iceberg's
+# Spark runtime and the SQLite JDBC driver from Maven Central through
+# `mvn dependency:get`, the JDBC catalog on the same catalog.db) checks each
+# table's rows against the same expected state, and count(*), key lookups,
+# the snapshots' floe.export-id and the kind of delete files as Spark sees them.
+# Each Spark check is a PASS/FAIL of its own ("spark:NAME").
+#
 #   interop/run.sh                 all variants
 #   interop/run.sh v2 ion          only the named variants
 #
 # Environment: INTEROP_VENV (default .venv-interop, relative to the repo
 # root) is the Python venv, created if missing; INTEROP_ITEMS (default 3000)
 # items per generated export; INTEROP_CHANGES (default 300) changed items per
-# incremental export; INTEROP_KEEP=1 keeps the temp dir.
+# incremental export; INTEROP_KEEP=1 keeps the temp dir; INTEROP_SPARK=0
+# skips the Spark checks (it says so); INTEROP_M2 (default ~/.m2/repository)
+# is the Maven repository the jars are fetched into.
 #
 # Prints PASS/FAIL per variant and ends with "N passed, M failed"; exits
 # non-zero if any variant failed. A deletion-vector variant whose PyIceberg
@@ -47,6 +57,32 @@ fi
 py="$venv/bin/python"
 versions="$("$py" -c 'import pyiceberg, pyarrow, sqlalchemy, sys; print(f"pyiceberg {pyiceberg.__version__}, pyarrow {pyarrow.__version__}, sqlalchemy {sqlalchemy.__version__}, python {sys.version.split()[0]}")')" \
 	|| die "the venv cannot import pyiceberg"
+
+# --- Spark side: pyspark into the venv, the two jars from Maven Central ------
+spark="${INTEROP_SPARK:-1}"
+iceberg_spark=org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.0
+sqlite_jdbc=org.xerial:sqlite-jdbc:3.46.1.3
+m2="${INTEROP_M2:-$HOME/.m2/repository}"
+# jar G:A:V: the jar's path in $m2, fetched first if it is not there.
+jar() {
+	local g a v path
+	IFS=: read -r g a v <<<"$1"
+	path="$m2/${g//.//}/$a/$v/$a-$v.jar"
+	if [[ ! -f "$path" ]]; then
+		command -v mvn >/dev/null || { echo "interop: mvn not found: needed to fetch $1 for the Spark checks (or INTEROP_SPARK=0)" >&2; return 1; }
+		timeout 900 mvn -q -B -Dmaven.repo.local="$m2" dependency:get -Dtransitive=false -Dartifact="$1" >&2 \
+			|| { echo "interop: mvn dependency:get -Dartifact=$1 failed" >&2; return 1; }
+		[[ -f "$path" ]] || { echo "interop: mvn dependency:get -Dartifact=$1 left no $path" >&2; return 1; }
+	fi
+	echo "$path"
+}
+if [[ "$spark" != 0 ]]; then
+	command -v java >/dev/null || die "java not found: the Spark checks need Java 17 (or INTEROP_SPARK=0)"
+	timeout 1200 "$py" -m pip install --quiet --disable-pip-version-check -r interop/requirements-spark.txt \
+		|| die "pip install -r interop/requirements-spark.txt failed"
+	jars="$(jar "$iceberg_spark")" || die "cannot fetch $iceberg_spark"
+	jars+=",$(jar "$sqlite_jdbc")" || die "cannot fetch $sqlite_jdbc"
+fi
 
 # --- floe side ----------------------------------------------------------------
 go build -o bin/floe ./cmd/floe || die "go build failed"
@@ -100,6 +136,10 @@ variants=(
 	"inc-ion-new-image-v3-partitioned|inc-ion-new|--format-version 3 --partition-by 'bucket(4,pk)'|dv"
 )
 
+# Tables for spark_check.py, one line each (see its docstring).
+spark_tables="$tmp/spark-tables.tsv"
+: >"$spark_tables"
+
 # Known PyIceberg limitations: variant → reason. A listed variant still runs
 # and still counts as failed when it fails; the reason is printed with it so
 # nobody mistakes it for a floe regression (or forgets it is there).
@@ -144,6 +184,10 @@ for v in "${variants[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
+	ids="$(printf '%s\n' "${expected[@]}" | xargs -n1 basename | sed 's/\.jsonl\.gz$//' | paste -sd, -)"
+	gone_from=-
+	((${#expected[@]} > 1)) && gone_from="${expected[0]}"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$wh" interop.orders "$final" "$ids" "$deletes" "$gone_from" >>"$spark_tables"
 	out="$("$py" interop/check_table.py --warehouse "$wh" --table interop.orders \
 		--expected "$final" --key pk,sk --export-id "$export_id" "${check_extra[@]}" 2>&1)"
 	rc=$?
@@ -162,6 +206,31 @@ for v in "${variants[@]}"; do
 		failed=$((failed + 1))
 	fi
 done
+
+# --- Spark: one session for every table loaded above ---------------------------
+if [[ "$spark" == 0 ]]; then
+	echo "interop: Spark checks skipped (INTEROP_SPARK=0)"
+elif [[ -s "$spark_tables" ]]; then
+	t0=$SECONDS
+	want=$(wc -l <"$spark_tables")
+	got=0
+	while IFS= read -r line; do
+		echo "$line"
+		case "$line" in
+		"PASS spark:"*) passed=$((passed + 1)) got=$((got + 1)) ;;
+		"FAIL spark:"*) failed=$((failed + 1)) got=$((got + 1)) ;;
+		esac
+	done < <(timeout 1800 "$py" interop/spark_check.py --tables "$spark_tables" --jars "$jars" --key pk,sk \
+		2>"$tmp/spark.log")
+	if ((got < want)); then
+		# Spark did not start, or died or timed out part way: every table
+		# it did not report on fails.
+		echo "FAIL spark: reported on $got of $want tables ($((SECONDS - t0))s); its log ends:"
+		grep -v ' WARN \|^Setting default log level\|^To adjust logging level' "$tmp/spark.log" | tail -n 30 | indent
+		failed=$((failed + want - got))
+	fi
+	echo "interop: Spark part took $((SECONDS - t0))s"
+fi
 
 echo "interop: done in $((SECONDS - start))s"
 ((unsupported)) && echo "interop: $unsupported variant(s) not checked: the installed PyIceberg cannot read deletion vectors (see UNSUPPORTED above)"
