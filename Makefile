@@ -62,12 +62,13 @@ bench-merge: build
 clean:
 	rm -rf bin .bench .venv-interop
 
-# The README's first command: generate a sample export, load it on the
+# The README's first command: generate a sample full export and three
+# incremental exports, load and merge them on the
 # embedded default (in-process NATS, SQLite catalog, local warehouse), and
 # show the table.
 DEMO ?= /tmp/floe-demo
 demo: build
 	rm -rf $(DEMO)
-	bin/floe gen --out $(DEMO)/export --items 100000
+	bin/floe gen --out $(DEMO)/export --items 100000 --incrementals 3 --changes 5000
 	bin/floe run --export $(DEMO)/export/AWSDynamoDB --warehouse $(DEMO)/warehouse --table demo.orders --key pk,sk
 	bin/floe table info --warehouse $(DEMO)/warehouse --table demo.orders
