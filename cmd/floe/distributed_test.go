@@ -39,10 +39,7 @@ func TestDistributedProcesses(t *testing.T) {
 		const table = "dist.orders"
 		events := watchEvents(t, url, table)
 
-		com := startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh)
-		tr1 := startFloe(t, "transformer-1", "transformer", "--nats", url, "--workers", "2")
-		tr2 := startFloe(t, "transformer-2", "transformer", "--nats", url, "--workers", "2")
-		procs := []*proc{com, tr1, tr2}
+		procs := startFleet(t, url, table, wh)
 
 		start := time.Now()
 		code, stdout, stderr := floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
@@ -89,10 +86,7 @@ func TestDistributedProcesses(t *testing.T) {
 		}
 		const table = "dist.history"
 		events := watchEvents(t, url, table)
-		com := startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh)
-		tr1 := startFloe(t, "transformer-1", "transformer", "--nats", url, "--workers", "2")
-		tr2 := startFloe(t, "transformer-2", "transformer", "--nats", url, "--workers", "2")
-		procs := []*proc{com, tr1, tr2}
+		procs := startFleet(t, url, table, wh)
 		code, _, stderr := floe(t, "submit", "--nats", url, "--export", filepath.Join(root, "AWSDynamoDB"), "--table", table, "--key", "pk,sk")
 		if code != 0 {
 			t.Fatalf("submit: exit %d: %s", code, stderr)
@@ -226,6 +220,17 @@ func TestDistributedProcesses(t *testing.T) {
 		}
 		assertTableEquals(t, tbl, gen.Full.ExpectedPath)
 	})
+}
+
+// startFleet starts a committer for table and two transformers around the
+// NATS server at url.
+func startFleet(t *testing.T, url, table, wh string) []*proc {
+	t.Helper()
+	return []*proc{
+		startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh),
+		startFloe(t, "transformer-1", "transformer", "--nats", url, "--workers", "2"),
+		startFloe(t, "transformer-2", "transformer", "--nats", url, "--workers", "2"),
+	}
 }
 
 // startNATS starts an in-process NATS server with JetStream on a random
