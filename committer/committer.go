@@ -128,8 +128,18 @@ func New(nc *nats.Conn, cat catalog.Catalog, tableName string, o Options) (*Comm
 // Run applies exports until ctx is done or an error that needs a human
 // (a lost state bucket, a catalog that keeps refusing commits) occurs.
 func (c *Committer) Run(ctx context.Context) error {
-	cons, err := c.start(ctx)
+	var cons jetstream.Consumer
+	err := natsbus.WhileAway(ctx, c.nc, c.log, "starting the committer", func() (err error) {
+		cons, err = c.start(ctx)
+		return err
+	})
 	if err != nil {
+		return err
+	}
+	// An export resumed with every chunk durable waits for no message:
+	// all of its messages were acked before the crash. Commit it now.
+	if err := c.progress(ctx); err != nil {
+		c.abortChunk()
 		return err
 	}
 	// A continuous pull (not Fetch with a deadline): a fetch given up

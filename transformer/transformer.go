@@ -109,21 +109,29 @@ const maxDeliver = 5
 
 // Run processes tasks until ctx is done.
 func (t *Transformer) Run(ctx context.Context) error {
-	if t.exclusive {
-		err := t.js.DeleteConsumer(ctx, natsbus.TasksStream, natsbus.TransformerConsumer)
-		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return fmt.Errorf("resetting the tasks consumer: %w", err)
+	var cons jetstream.Consumer
+	err := natsbus.WhileAway(ctx, t.nc, t.log, "creating the tasks consumer", func() error {
+		if t.exclusive {
+			err := t.js.DeleteConsumer(ctx, natsbus.TasksStream, natsbus.TransformerConsumer)
+			if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return fmt.Errorf("resetting the tasks consumer: %w", err)
+			}
 		}
-	}
-	cons, err := t.js.CreateOrUpdateConsumer(ctx, natsbus.TasksStream, jetstream.ConsumerConfig{
-		Durable:       natsbus.TransformerConsumer,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       t.ackWait,
-		MaxDeliver:    -1, // counted by the worker, which reports the file failed
-		MaxAckPending: 10_000,
+		var err error
+		cons, err = t.js.CreateOrUpdateConsumer(ctx, natsbus.TasksStream, jetstream.ConsumerConfig{
+			Durable:       natsbus.TransformerConsumer,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       t.ackWait,
+			MaxDeliver:    -1, // counted by the worker, which reports the file failed
+			MaxAckPending: 10_000,
+		})
+		if err != nil {
+			return fmt.Errorf("tasks consumer: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("tasks consumer: %w", err)
+		return err
 	}
 	var wg sync.WaitGroup
 	for range t.workers {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -195,8 +196,11 @@ type natsFlags struct {
 	NATS string `help:"NATS server URL(s), comma-separated." required:"" placeholder:"URL"`
 }
 
-func (f natsFlags) connect(ctx context.Context, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(f.NATS, nats.Name(name), nats.MaxReconnects(-1))
+// connect connects to NATS and sets up the streams. A long-running process
+// (wait) waits for a server that is down when it starts, as it does for
+// one that goes down later; a one-shot command fails at once.
+func (f natsFlags) connect(ctx context.Context, name string, log *slog.Logger, wait bool) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(f.NATS, nats.Name(name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(wait))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", f.NATS, err)
 	}
@@ -205,7 +209,14 @@ func (f natsFlags) connect(ctx context.Context, name string) (*nats.Conn, jetstr
 		nc.Close()
 		return nil, nil, err
 	}
-	if err := natsbus.Setup(ctx, js, natsbus.DefaultConfig); err != nil {
+	if wait {
+		err = natsbus.WhileAway(ctx, nc, log, "setting up the streams", func() error {
+			return natsbus.Setup(ctx, js, natsbus.DefaultConfig)
+		})
+	} else {
+		err = natsbus.Setup(ctx, js, natsbus.DefaultConfig)
+	}
+	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("%w (is JetStream enabled on the server? run nats-server -js)", err)
 	}
@@ -238,7 +249,7 @@ func (s *submitCmd) Run(ctx context.Context, g *globals) error {
 		groups = append(groups, ps)
 	}
 	plans := planner.Merge(groups...)
-	nc, js, err := s.connect(ctx, "floe-submit")
+	nc, js, err := s.connect(ctx, "floe-submit", g.log, false)
 	if err != nil {
 		return err
 	}
@@ -260,7 +271,7 @@ type transformerCmd struct {
 }
 
 func (t *transformerCmd) Run(ctx context.Context, g *globals) error {
-	nc, _, err := t.connect(ctx, "floe-transformer")
+	nc, _, err := t.connect(ctx, "floe-transformer", g.log, true)
 	if err != nil {
 		return err
 	}
@@ -288,7 +299,7 @@ type committerCmd struct {
 }
 
 func (c *committerCmd) Run(ctx context.Context, g *globals) error {
-	nc, _, err := c.connect(ctx, "floe-committer")
+	nc, _, err := c.connect(ctx, "floe-committer", g.log, true)
 	if err != nil {
 		return err
 	}
