@@ -304,7 +304,7 @@ func (c *committerCmd) Run(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer nc.Close()
-	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Type: c.Catalog, Warehouse: absPath(c.Warehouse)})
+	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Type: c.Catalog, Warehouse: absPath(c.Warehouse), Fault: g.fault})
 	if err != nil {
 		return err
 	}

@@ -2,25 +2,28 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/floe-io/floe/internal/exportgen"
 )
 
-// TestKillAtCommit stops `floe run` on purpose just before the catalog
-// commit of an export, and again just after it (before the committer
-// clears its pending state), for a full export and each incremental
-// export, in format v2 and v3. (The catalog writes the new metadata file
-// inside the commit; stopping before the commit leaves no such file,
-// which floe never reads anyway.) The next run must neither lose nor re-apply
+// TestKillAtCommit stops `floe run` on purpose at each moment of the
+// catalog commit of an export: before it starts (commit), between the
+// metadata file write and the catalog's update (catalog-update), and just
+// after it (committed, before the committer clears its pending state), for
+// a full export and each incremental export, in format v2 and v3. The next run must neither lose nor re-apply
 // the export: after it the table holds exactly one snapshot per export and
 // the expected state, and at the end no orphan file.
 func TestKillAtCommit(t *testing.T) {
-	for _, tc := range []struct{ version, point string }{{"2", "commit"}, {"2", "committed"}, {"3", "commit"}, {"3", "committed"}} {
+	for _, tc := range []struct{ version, point string }{
+		{"2", "commit"}, {"2", "catalog-update"}, {"2", "committed"}, {"3", "catalog-update"}, {"3", "committed"},
+	} {
 		version, point := tc.version, tc.point
 		t.Run("v"+version+"-"+point, func(t *testing.T) {
 			root := t.TempDir()
@@ -43,6 +46,9 @@ func TestKillAtCommit(t *testing.T) {
 				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 || !strings.Contains(string(out), "killing this process") {
 					t.Fatalf("export %s: the run was not killed at %q: %v\n%s", e.ID, point, err, out)
 				}
+				if point == "catalog-update" {
+					assertMetadataAhead(t, wh)
+				}
 				code, stdout, stderr := floe(t, args...)
 				if code != 0 {
 					t.Fatalf("export %s: the run after the kill failed: %s", e.ID, stderr)
@@ -51,7 +57,7 @@ func TestKillAtCommit(t *testing.T) {
 				if point == "committed" && applied && !strings.Contains(stdout, "resuming") {
 					t.Fatalf("export %s was committed before the kill, yet the next run applied it again:\n%s", e.ID, stdout)
 				}
-				if point == "commit" && !applied {
+				if point != "committed" && !applied {
 					t.Fatalf("export %s was not committed before the kill, and the next run did not apply it:\n%s", e.ID, stdout)
 				}
 				ids = append(ids, e.ID)
@@ -65,6 +71,35 @@ func TestKillAtCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// assertMetadataAhead checks that a run was stopped between the metadata
+// file write and the catalog update: the newest metadata file of
+// crash.orders is not the one the catalog points to.
+func assertMetadataAhead(t *testing.T, wh string) {
+	t.Helper()
+	code, out, stderr := floe(t, "table", "info", "--warehouse", wh, "--table", "crash.orders", "--json")
+	if code != 0 {
+		t.Fatalf("table info: %s", stderr)
+	}
+	var info struct {
+		MetadataLocation string `json:"metadataLocation"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	cur := strings.TrimPrefix(info.MetadataLocation, "file://")
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(cur), "*.metadata.json"))
+	var newest string
+	var newestTime time.Time
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(newestTime) {
+			newest, newestTime = f, st.ModTime()
+		}
+	}
+	if newest == cur {
+		t.Fatalf("the kill at catalog-update left no metadata file newer than the catalog's %s", cur)
 	}
 }
 

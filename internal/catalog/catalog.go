@@ -29,6 +29,9 @@ type Config struct {
 	URI string
 	// Warehouse is where new tables' data and metadata go: a local path.
 	Warehouse string
+	// Fault, if set, is called at FaultCatalogUpdate: a hook for the crash
+	// tests, which must stop the process exactly there.
+	Fault func(point string)
 }
 
 // Open opens the catalog, creating the SQLite database if needed. The
@@ -53,8 +56,10 @@ func Open(ctx context.Context, cfg Config) (icecat.Catalog, func() error, error)
 	// WAL and a busy timeout let other readers (PyIceberg, floe table
 	// info) open the catalog while a run commits.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
+	var db *sql.DB
+	if cfg.Fault != nil {
+		db = sql.OpenDB(faultConnector{dsn: dsn, fault: cfg.Fault})
+	} else if db, err = sql.Open("sqlite", dsn); err != nil {
 		return nil, nil, fmt.Errorf("sqlite catalog %s: %w", path, err)
 	}
 	if err := db.PingContext(ctx); err != nil {

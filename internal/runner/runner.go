@@ -41,7 +41,8 @@ type Options struct {
 	Log       *slog.Logger
 	// Progress, when set, receives a progress bar (use only for a terminal).
 	Progress io.Writer
-	// Fault is passed to the committer (see committer.Options.Fault).
+	// Fault is passed to the committer and the catalog (see
+	// committer.Options.Fault and catalog.Config.Fault).
 	Fault func(point string)
 }
 
@@ -144,7 +145,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := natsbus.Setup(ctx, js, natsbus.DefaultConfig); err != nil {
 		return nil, err
 	}
-	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: o.Warehouse})
+	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: o.Warehouse, Fault: o.Fault})
 	if err != nil {
 		return nil, err
 	}
