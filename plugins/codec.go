@@ -344,7 +344,7 @@ func (d *decoder) value(v *ddb.Value, depth int) error {
 		if err != nil {
 			return err
 		}
-		if !validNumber(b) {
+		if !ddb.ValidNumber(b) {
 			return d.errorf("N value %q is not a number", b)
 		}
 		*v = ddb.Value{Kind: ddb.N, Bytes: b}
@@ -428,7 +428,7 @@ func (d *decoder) set(v *ddb.Value, k ddb.Kind) error {
 				return d.errorf("SS element %d is not valid UTF-8", i)
 			}
 		case ddb.NS:
-			if !validNumber(b) {
+			if !ddb.ValidNumber(b) {
 				return d.errorf("NS element %q is not a number", b)
 			}
 		}
@@ -537,42 +537,4 @@ func (d *decoder) result(r *Result) error {
 		return d.errorf("unknown status %d (want 0 to 4)", st)
 	}
 	return nil
-}
-
-// validNumber reports whether b is DynamoDB number text: an optional '-',
-// digits, an optional fraction and an optional exponent (the rule of
-// package ddb's decoders).
-func validNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	i, ok := digits(b, i)
-	if !ok {
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		if i, ok = digits(b, i+1); !ok {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i, ok = digits(b, i); !ok {
-			return false
-		}
-	}
-	return i == len(b)
-}
-
-// digits skips a run of at least one decimal digit starting at i.
-func digits(b []byte, i int) (int, bool) {
-	start := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	return i, i > start
 }

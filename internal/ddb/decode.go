@@ -199,11 +199,12 @@ func emptyPart(part string) *DecodeError {
 	return &DecodeError{Part: part, Msg: fmt.Sprintf("%q has no attributes", part)}
 }
 
-// validNumber reports whether b is DynamoDB number text: an optional '-',
-// digits, an optional fraction and an optional exponent. Range and
+// ValidNumber reports whether b is DynamoDB number text: an optional '-',
+// digits, an optional fraction and an optional exponent. Every decoder of
+// items (the export decoders, the plugin result decoder) uses it. Range and
 // precision are left to the schema stage, which knows what to do with a
 // value that does not fit.
-func validNumber(b []byte) bool {
+func ValidNumber(b []byte) bool {
 	i := 0
 	if i < len(b) && b[i] == '-' {
 		i++

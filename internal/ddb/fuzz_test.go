@@ -20,7 +20,7 @@ func checkDecoded(t *testing.T, rec Record) {
 		if (v.Kind == S) && !utf8.Valid(v.Bytes) {
 			t.Fatalf("S value %q is not UTF-8", v.Bytes)
 		}
-		if v.Kind == N && !validNumber(v.Bytes) {
+		if v.Kind == N && !ValidNumber(v.Bytes) {
 			t.Fatalf("N value %q is not a number", v.Bytes)
 		}
 		if (v.Kind == SS || v.Kind == NS || v.Kind == BS) && len(v.List) == 0 {

@@ -196,7 +196,7 @@ func (d *JSONDecoder) value(dst *Value, v *fastjson.Value, depth int) *DecodeErr
 		if err != nil {
 			return wrongJSON("N", "a JSON string", tv)
 		}
-		if !validNumber(b) {
+		if !ValidNumber(b) {
 			return errorf("N value %q is not a number", b)
 		}
 		*dst = Value{Kind: N, Bytes: b}
@@ -283,7 +283,7 @@ func (d *JSONDecoder) set(dst *Value, k Kind, v *fastjson.Value) *DecodeError {
 		case SS:
 			list[i] = Value{Kind: S, Bytes: b}
 		case NS:
-			if !validNumber(b) {
+			if !ValidNumber(b) {
 				return errorf("NS element %q is not a number", b).inIndex(i)
 			}
 			list[i] = Value{Kind: N, Bytes: b}
