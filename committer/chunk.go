@@ -425,35 +425,34 @@ func (c *Committer) withRowIDs(dfs []iceberg.DataFile) ([]iceberg.DataFile, erro
 
 // removePaths deletes files this committer wrote and will not commit.
 func (c *Committer) removePaths(ctx context.Context, dfs []iceberg.DataFile) {
-	if len(dfs) == 0 {
-		return
+	paths := make([]string, len(dfs))
+	for i, df := range dfs {
+		paths[i] = df.FilePath()
 	}
-	fsys, err := c.tbl.FS(ctx)
-	if err != nil {
-		c.log.Warn("cannot remove uncommitted files", "err", err)
-		return
-	}
-	for _, df := range dfs {
-		if err := fsys.Remove(df.FilePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			c.log.Warn("removing an uncommitted file", "path", df.FilePath(), "err", err)
-		}
-	}
+	c.removeFiles(ctx, "uncommitted files", paths)
 }
 
 // removeStaged deletes an export's staged deletes once they are no longer
 // needed (committed, or the export failed).
 func (c *Committer) removeStaged(ctx context.Context, p *pending) {
-	if len(p.Staged) == 0 || c.tbl == nil {
+	c.removeFiles(ctx, "staged deletes", p.Staged)
+}
+
+// removeFiles deletes files of the table's location that are garbage; a
+// failure is only logged (the files are harmless, and `floe maintain`
+// removes leftovers).
+func (c *Committer) removeFiles(ctx context.Context, what string, paths []string) {
+	if len(paths) == 0 || c.tbl == nil {
 		return
 	}
 	fsys, err := c.tbl.FS(ctx)
 	if err != nil {
-		c.log.Warn("cannot remove staged deletes", "err", err)
+		c.log.Warn("cannot remove "+what, "err", err)
 		return
 	}
-	for _, path := range p.Staged {
+	for _, path := range paths {
 		if err := fsys.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			c.log.Warn("removing staged deletes", "path", path, "err", err)
+			c.log.Warn("removing "+what, "path", path, "err", err)
 		}
 	}
 }
@@ -482,17 +481,8 @@ func (c *Committer) deleteFiles(ctx context.Context, p *pending) {
 	if c.tbl == nil || p.Phase != phaseLoad {
 		return
 	}
-	fsys, err := c.tbl.FS(ctx)
-	if err != nil {
-		c.log.Warn("cannot remove data files of the failed export", "err", err)
-		return
-	}
 	if dfs, err := c.dataFiles(p); err == nil {
-		for _, df := range dfs {
-			if err := fsys.Remove(df.FilePath()); err != nil {
-				c.log.Warn("removing data file", "path", df.FilePath(), "err", err)
-			}
-		}
+		c.removePaths(ctx, dfs)
 	}
 	c.removeStaged(ctx, p)
 	if err := c.removeOrphans(ctx, p); err != nil {

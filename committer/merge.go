@@ -163,8 +163,8 @@ func (c *Committer) keyColumns() (keyColumns, error) {
 }
 
 // planMerge works out the row delta of the current incremental export
-// against the table as loaded now: it returns the delete files to add
-// (written already) and the deletion vectors they replace.
+// against the table as loaded now: every version of every key it touches,
+// resolved (see merge.resolve); writeDeletes then writes its deletes.
 func (c *Committer) planMerge(ctx context.Context, newFiles []iceberg.DataFile) (m *merge, err error) {
 	fsys, err := c.tbl.FS(ctx)
 	if err != nil {
@@ -195,12 +195,10 @@ func (c *Committer) planMerge(ctx context.Context, newFiles []iceberg.DataFile) 
 			return nil, fmt.Errorf("new data file: %w", err)
 		}
 	}
-	if len(m.index) == 0 || c.tbl.CurrentSnapshot() == nil {
-		m.resolve()
-		return m, nil
-	}
-	if err := m.scanTable(ctx); err != nil {
-		return nil, err
+	if len(m.index) > 0 && c.tbl.CurrentSnapshot() != nil {
+		if err := m.scanTable(ctx); err != nil {
+			return nil, err
+		}
 	}
 	m.resolve()
 	return m, nil
@@ -544,18 +542,10 @@ func partitionKey(df iceberg.DataFile) string {
 	return k
 }
 
-var (
-	posDeleteArrowOnce   sync.Once
-	posDeleteArrowSchema *arrow.Schema
-	posDeleteArrowErr    error
-)
-
 func writePositionDeletes(wfs iceio.WriteFileIO, meta table.Metadata, files []*mergeFile, path string) (iceberg.DataFile, error) {
-	posDeleteArrowOnce.Do(func() {
-		posDeleteArrowSchema, posDeleteArrowErr = table.SchemaToArrowSchema(iceberg.PositionalDeleteSchema, nil, true, false)
-	})
-	if posDeleteArrowErr != nil {
-		return nil, posDeleteArrowErr
+	posDeleteArrowSchema, err := table.SchemaToArrowSchema(iceberg.PositionalDeleteSchema, nil, true, false)
+	if err != nil {
+		return nil, err
 	}
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, posDeleteArrowSchema)
 	defer bld.Release()
@@ -606,11 +596,9 @@ func writePositionDeletes(wfs iceio.WriteFileIO, meta table.Metadata, files []*m
 	return b.Build(), nil
 }
 
+// countingWriter counts the bytes of a file, for its manifest entry.
 type countingWriter struct {
-	w interface {
-		Write([]byte) (int, error)
-		Close() error
-	}
+	w iceio.FileWriter
 	n int64
 }
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,14 +41,7 @@ func TestDistributedCrash(t *testing.T) {
 		t.Skip("kills real processes for a while")
 	}
 	start := time.Now()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("FLOE_CRASH_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("FLOE_CRASH_SEED: %v", err)
-		}
-	}
-	t.Logf("kill schedule seed %d (replay: FLOE_CRASH_SEED=%d)", seed, seed)
+	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 1000))
 
 	root := t.TempDir()
@@ -405,22 +397,7 @@ func (n *restartableNATS) url() string { return fmt.Sprintf("nats://127.0.0.1:%d
 
 func (n *restartableNATS) start(t *testing.T) {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "floe-crash",
-		Host:       "127.0.0.1", Port: n.port,
-		JetStream: true, StoreDir: n.store,
-		MaxPayload: 8 << 20,
-		NoSigs:     true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		ns.Shutdown()
-		t.Fatal("nats server not ready after 10s")
-	}
-	n.ns = ns
+	n.ns = newNATSServer(t, n.port, n.store)
 }
 
 // restart stops the server, waits down, and starts it again.

@@ -59,10 +59,10 @@ type crashCase struct {
 // (from floe's debug log, see killPhase) are logged, and a tally of kills
 // per phase ends each case and the test. Set FLOE_CRASH_KEEP=DIR to keep
 // the warehouses for inspection.
-func TestKillAndResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills real processes for a while")
-	}
+// crashSeed returns the seed of a kill schedule: FLOE_CRASH_SEED to replay
+// one, else a new one. It is logged either way.
+func crashSeed(t *testing.T) uint64 {
+	t.Helper()
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("FLOE_CRASH_SEED"); s != "" {
 		var err error
@@ -71,6 +71,14 @@ func TestKillAndResume(t *testing.T) {
 		}
 	}
 	t.Logf("kill schedule seed %d (replay: FLOE_CRASH_SEED=%d)", seed, seed)
+	return seed
+}
+
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real processes for a while")
+	}
+	seed := crashSeed(t)
 	// Small exports and small data files: a run takes a few seconds, the
 	// committer saves durable state after every batch, and a history has
 	// six exports to kill between.

@@ -233,13 +233,17 @@ func startFleet(t *testing.T, url, table, wh string) []*proc {
 	}
 }
 
-// startNATS starts an in-process NATS server with JetStream on a random
-// loopback port.
-func startNATS(t *testing.T) *server.Server {
+// newNATSServer starts an in-process NATS server with JetStream storing in
+// store, on a loopback port (-1 for a random one), and waits until it takes
+// connections. The caller shuts it down.
+func newNATSServer(t *testing.T, port int, store string) *server.Server {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1,
-		JetStream: true, StoreDir: t.TempDir(),
+		// A fixed name: a server restarted on the same store is the same
+		// JetStream server.
+		ServerName: "floe-test",
+		Host:       "127.0.0.1", Port: port,
+		JetStream: true, StoreDir: store,
 		MaxPayload: 8 << 20,
 		NoSigs:     true, NoLog: true,
 	})
@@ -251,6 +255,14 @@ func startNATS(t *testing.T) *server.Server {
 		ns.Shutdown()
 		t.Fatal("nats server not ready after 10s")
 	}
+	return ns
+}
+
+// startNATS starts an in-process NATS server with JetStream on a random
+// loopback port.
+func startNATS(t *testing.T) *server.Server {
+	t.Helper()
+	ns := newNATSServer(t, -1, t.TempDir())
 	t.Cleanup(func() {
 		ns.Shutdown()
 		ns.WaitForShutdown()
