@@ -403,7 +403,7 @@ func (c *Committer) checkTable(plan *natsbus.Plan) error {
 		return nil
 	}
 	if arn := c.tbl.Properties()[PropTableArn]; arn != "" && plan.TableArn != "" && arn != plan.TableArn {
-		return fmt.Errorf("export %s is of DynamoDB table %s but %s holds %s: use another --table", plan.ExportID, plan.TableArn, c.table, arn)
+		return fmt.Errorf("it is an export of DynamoDB table %s, but %s holds %s: use another --table", plan.TableArn, c.table, arn)
 	}
 	s, err := tableSchema(c.tbl)
 	if err != nil {
@@ -432,14 +432,16 @@ func (c *Committer) check(plan *natsbus.Plan) error {
 		return nil
 	}
 	if len(applied) == 0 {
-		return fmt.Errorf("export %s is an incremental export, but table %s holds no full export yet: load the DynamoDB table's full export first (point --export at the AWSDynamoDB/ folder that holds both, and they are applied in order)", plan.ExportID, c.table)
+		return fmt.Errorf("it is an incremental export, but table %s holds no full export yet: load the DynamoDB table's full export first (point --export at the AWSDynamoDB/ folder that holds both, and they are applied in order)", c.table)
 	}
 	end, err := chainEnd(applied[0])
 	if err != nil {
 		return err
 	}
 	holds := fmt.Sprintf("table %s holds the changes up to %s (export %s)", c.table, end.Format(time.RFC3339Nano), applied[0][MarkerExportID])
-	window := fmt.Sprintf("export %s covers %s to %s", plan.ExportID, plan.ExportFromTime.Format(time.RFC3339Nano), plan.ExportToTime.Format(time.RFC3339Nano))
+	// The export's id goes with the error wherever it is shown (event,
+	// log attribute, the run's summary), so the message does not repeat it.
+	window := fmt.Sprintf("it covers %s to %s", plan.ExportFromTime.Format(time.RFC3339Nano), plan.ExportToTime.Format(time.RFC3339Nano))
 	switch plan.ExportFromTime.Compare(end) {
 	case -1:
 		return fmt.Errorf("%s, which overlaps what %s: apply exports in order, each once; an overlapping export would bring back changes older than rows the table holds", window, holds)
