@@ -5,6 +5,7 @@
 #                and the interop tier (PyIceberg and Spark read the tables)
 #   make bench   throughput and peak memory, per stage and end to end
 #   make build   bin/floe
+#   make plugins the example plugins, bin/plugins/<name>-<lang>.wasm
 #
 # Every tool is installed by the targets themselves (go install / pip), so a
 # fresh machine needs only Go, Python 3, Java 17 and Maven.
@@ -16,7 +17,7 @@ STATICCHECK := $(GOBIN)/staticcheck
 VERSITYGW_VERSION   := v1.8.0
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test unit lint interop tools bench bench-stages bench-e2e bench-merge clean demo
+.PHONY: build test unit lint interop tools plugins plugins-go plugins-rust bench bench-stages bench-e2e bench-merge clean demo
 
 build:
 	$(GO) build -o bin/floe ./cmd/floe
@@ -29,13 +30,26 @@ $(VERSITYGW):
 $(STATICCHECK):
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# The example plugins and the guest SDKs' builds, into bin/plugins/
+# (<name>-<lang>.wasm). plugins-rust installs Debian's rustc with its
+# wasm32 standard library when it is missing.
+plugins: plugins-go plugins-rust
+
+plugins-go:
+	bash plugins/build-go.sh bin/plugins
+
+plugins-rust:
+	bash plugins/build-rust.sh bin/plugins
+
 lint: $(STATICCHECK)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-# FLOE_S3TEST_REQUIRE makes the S3 tests fail, not skip, without versitygw.
-unit: $(VERSITYGW)
-	FLOE_S3TEST_REQUIRE=1 PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 30m ./...
+# FLOE_S3TEST_REQUIRE makes the S3 tests fail, not skip, without versitygw;
+# FLOE_PLUGINS_REQUIRE likewise for the Rust plugins (plugins-rust installs
+# the toolchain).
+unit: $(VERSITYGW) plugins-rust
+	FLOE_S3TEST_REQUIRE=1 FLOE_PLUGINS_REQUIRE=1 PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 30m ./...
 
 interop: build
 	bash interop/run.sh

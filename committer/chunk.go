@@ -42,6 +42,8 @@ type chunk struct {
 	bytes   int64
 	rows    int64
 	rescued int64
+	dropped int64
+	failed  int64
 	maxSeq  uint64
 	// tombs are an incremental export's delete batches, staged into a
 	// Parquet file of their own when the chunk is flushed.
@@ -79,6 +81,9 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	}
 	if final, ok := natsbus.IntHeader(h, natsbus.HdrFinal); ok {
 		fs.Batches, fs.Items = batch+1, final
+	}
+	if err := c.checkPlugins(h.Get(natsbus.HdrPlugins), file); err != nil {
+		return c.fail(ctx, err, msg)
 	}
 	rec, err := c.codec.Decode(h.Get(natsbus.HdrEncoding), msg.Data(), &c.scratch)
 	if err != nil {
@@ -122,7 +127,34 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	if n, ok := natsbus.IntHeader(h, natsbus.HdrRescued); ok {
 		ch.rescued += n
 	}
+	if n, ok := natsbus.IntHeader(h, natsbus.HdrDropped); ok {
+		ch.dropped += n
+	}
+	if n, ok := natsbus.IntHeader(h, natsbus.HdrFailed); ok {
+		ch.failed += n
+	}
 	return nil
+}
+
+// checkPlugins refuses a batch made by another plugin chain than the
+// export's earlier batches: transformers run with different --plugin
+// flags, and the table would mix two transforms.
+func (c *Committer) checkPlugins(chain string, file int) error {
+	p := c.cur
+	if p.Plugins == nil {
+		p.Plugins = &chain
+		return nil
+	}
+	if *p.Plugins == chain {
+		return nil
+	}
+	name := func(s string) string {
+		if s == "" {
+			return "no plugins"
+		}
+		return "plugins " + s
+	}
+	return fmt.Errorf("a batch of file %d was transformed with %s, earlier batches of the export with %s: run every transformer with the same --plugin and --plugin-config flags, then run the export again", file, name(chain), name(*p.Plugins))
 }
 
 // startWriter starts the chunk's data file writer (iceberg-go's, in its own
@@ -249,6 +281,8 @@ func (c *Committer) flushChunk(ctx context.Context) error {
 	}
 	p.Rows += ch.rows
 	p.Rescued += ch.rescued
+	p.Dropped += ch.dropped
+	p.Failed += ch.failed
 	p.MaxSeq = max(p.MaxSeq, ch.maxSeq)
 	p.Inflight = newWriteID()
 	if err := c.state.save(ctx, p); err != nil {
@@ -289,8 +323,14 @@ func (c *Committer) commit(ctx context.Context) error {
 	for _, fs := range p.Files {
 		items += fs.Items
 	}
-	if items != p.Rows+p.Deletes {
-		return c.fail(ctx, fmt.Errorf("export %s: transformers reported %d items but %d rows and %d deletes were written; refusing to commit", p.Plan.ExportID, items, p.Rows, p.Deletes), nil)
+	// Every item is a row, a delete, a dead letter, or dropped by a
+	// plugin; an incremental export's dropped new image is a delete.
+	accounted := p.Rows + p.Deletes + p.Failed
+	if p.Plan.ExportType != export.TypeIncremental {
+		accounted += p.Dropped
+	}
+	if items != accounted {
+		return c.fail(ctx, fmt.Errorf("export %s: transformers reported %d items but %d rows, %d deletes, %d dropped and %d failed items were accounted for; refusing to commit", p.Plan.ExportID, items, p.Rows, p.Deletes, p.Dropped, p.Failed), nil)
 	}
 	commitID := newWriteID()
 	var (
@@ -336,7 +376,7 @@ func (c *Committer) commit(ctx context.Context) error {
 	c.log.Info("export committed", "export", p.Plan.ExportID, "snapshot", snapID, "rows", p.Rows, "dataFiles", len(dfs),
 		"upserts", ms.upserts, "deletes", ms.deletes, "stale", ms.stale)
 	c.event(natsbus.Event{Status: natsbus.StatusCommitted, SnapshotID: snapID, Items: p.Rows + p.Deletes, Rescued: p.Rescued, DataFiles: len(dfs),
-		Upserts: ms.upserts, Deletes: ms.deletes})
+		Upserts: ms.upserts, Deletes: ms.deletes, Kept: p.kept(), Dropped: p.Dropped, Failed: p.Failed, Plugins: p.plugins()})
 	c.cur, c.sch = nil, nil
 	return c.nextPlan(ctx)
 }

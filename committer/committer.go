@@ -628,6 +628,12 @@ func markerProps(p *pending, streamID, commitID string) map[string]string {
 		MarkerItems:      strconv.FormatInt(p.Rows, 10),
 		MarkerRescued:    strconv.FormatInt(p.Rescued, 10),
 	}
+	if chain := p.plugins(); chain != "" {
+		m[MarkerPlugins] = chain
+		m[MarkerKept] = strconv.FormatInt(p.kept(), 10)
+		m[MarkerDropped] = strconv.FormatInt(p.Dropped, 10)
+		m[MarkerFailed] = strconv.FormatInt(p.Failed, 10)
+	}
 	if p.Plan.ExportType == export.TypeIncremental {
 		m[MarkerItems] = strconv.FormatInt(p.Rows+p.Deletes, 10)
 		m[MarkerExportFrom] = p.Plan.ExportFromTime.UTC().Format(time.RFC3339Nano)

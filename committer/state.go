@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/floe-io/floe/internal/export"
 	"github.com/floe-io/floe/internal/natsbus"
 )
 
@@ -48,8 +49,32 @@ type pending struct {
 	Rows    int64 `json:"rows"`
 	Deletes int64 `json:"deletes,omitempty"`
 	Rescued int64 `json:"rescued"`
+	// Dropped and Failed count the items plugins dropped and failed
+	// (dead-lettered). Plugins is the chain that transformed the
+	// batches (nil until the first batch, "" for none): every batch of
+	// an export must come from the same chain.
+	Dropped int64   `json:"dropped,omitempty"`
+	Failed  int64   `json:"failed,omitempty"`
+	Plugins *string `json:"plugins,omitempty"`
 	// MaxSeq is the highest stream sequence of a message made durable.
 	MaxSeq uint64 `json:"maxSeq"`
+}
+
+// plugins returns the export's plugin chain, "" for none.
+func (p *pending) plugins() string {
+	if p.Plugins == nil {
+		return ""
+	}
+	return *p.Plugins
+}
+
+// kept counts the items that plugins kept: rows and deletes, less the
+// deletes that dropped new images of an incremental export became.
+func (p *pending) kept() int64 {
+	if p.Plan.ExportType == export.TypeIncremental {
+		return p.Rows + p.Deletes - p.Dropped
+	}
+	return p.Rows
 }
 
 type fileState struct {

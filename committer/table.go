@@ -39,6 +39,12 @@ const (
 	MarkerDeletes     = "floe.deletes"
 	MarkerStale       = "floe.stale"
 	MarkerDeletedRows = "floe.deleted-rows"
+	// With plugins: the chain (plugins.Identity) and what became of the
+	// export's items: kept + dropped + failed = the items read.
+	MarkerPlugins = "floe.plugins"
+	MarkerKept    = "floe.kept"
+	MarkerDropped = "floe.dropped"
+	MarkerFailed  = "floe.failed"
 
 	// PropSchema holds the floe schema (see package schema) so every later
 	// export converts attributes exactly as the first did.

@@ -466,6 +466,22 @@ func DecodeBatch(b []byte) ([]ddb.Item, error) {
 	return items, d.end()
 }
 
+// DecodeItems decodes n items encoded back to back by AppendItem, with
+// no count before them. The items' byte slices alias b.
+func DecodeItems(b []byte, n int) ([]ddb.Item, error) {
+	d := decoder{b: b, entry: -1}
+	items := make([]ddb.Item, n)
+	for i := range items {
+		d.entry = i
+		var err error
+		if items[i], err = d.item(); err != nil {
+			return nil, err
+		}
+	}
+	d.entry = -1
+	return items, d.end()
+}
+
 // DecodeResults decodes a guest's result for a batch of want items
 // (ABI.md, "Result"), checking everything: the entry count must equal want,
 // statuses and type tags must be known, lengths and counts must fit in b,

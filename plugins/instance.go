@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync/atomic"
+	"strings"
 
 	"github.com/floe-io/floe/internal/ddb"
 	"github.com/tetratelabs/wazero"
@@ -19,9 +19,6 @@ const maxMessageBytes = 1 << 20
 
 // outputKeep is how much of a guest's stdout and stderr an Error keeps.
 const outputKeep = 4 << 10
-
-// instanceSeq names instances uniquely within a runtime.
-var instanceSeq atomic.Uint64
 
 // Instance is one sandboxed instantiation of a plugin. It is not safe for
 // concurrent use: give each worker goroutine its own. Call Configure once,
@@ -51,7 +48,7 @@ type Instance struct {
 func (r *Runtime) NewInstance(ctx context.Context) (*Instance, error) {
 	in := &Instance{r: r}
 	cfg := wazero.NewModuleConfig().
-		WithName(fmt.Sprintf("plugin-%d", instanceSeq.Add(1))).
+		WithName(fmt.Sprintf("plugin-%d", r.seq.Add(1))).
 		WithStartFunctions("_initialize").
 		WithStdout(&in.output).
 		WithStderr(&in.output)
@@ -62,6 +59,11 @@ func (r *Runtime) NewInstance(ctx context.Context) (*Instance, error) {
 		return nil, in.failed("instantiate", classify(cctx, err), err)
 	}
 	in.mod = mod
+	if mod.IsClosed() {
+		// _initialize called proc_exit(0): wazero closes the module
+		// without an error.
+		return nil, in.failed("instantiate", ErrTrap, errors.New("_initialize exited the module (proc_exit)"))
+	}
 	in.mem = mod.ExportedMemory("memory")
 	in.alloc = mod.ExportedFunction("alloc")
 	in.describe = mod.ExportedFunction("describe")
@@ -139,7 +141,7 @@ func (in *Instance) Configure(ctx context.Context, config []byte) error {
 		if err != nil {
 			return err
 		}
-		return in.failed("configure", ErrConfig, errors.New(string(msg)))
+		return in.failed("configure", ErrConfig, errors.New(strings.ToValidUTF8(string(msg), "\uFFFD")))
 	}
 	in.configured = true
 	return nil

@@ -2,9 +2,12 @@ package plugins
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -76,6 +79,8 @@ type Runtime struct {
 	cache    wazero.CompilationCache
 	compiled wazero.CompiledModule
 	info     Info
+	digest   string        // hex SHA-256 of the module
+	seq      atomic.Uint64 // names instances uniquely
 }
 
 // The exports ABI version 1 requires, with their WebAssembly signatures.
@@ -101,7 +106,8 @@ func NewRuntime(ctx context.Context, wasm []byte, opts Options) (_ *Runtime, err
 	if pages == 0 || pages > 65536 {
 		return nil, fmt.Errorf("plugins: memory limit %d bytes must be between 64 KiB and 4 GiB", opts.MemoryLimitBytes)
 	}
-	r := &Runtime{opts: opts}
+	sum := sha256.Sum256(wasm)
+	r := &Runtime{opts: opts, digest: hex.EncodeToString(sum[:])}
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(uint32(pages)).
 		WithCloseOnContextDone(true)
@@ -122,10 +128,11 @@ func NewRuntime(ctx context.Context, wasm []byte, opts Options) (_ *Runtime, err
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt); err != nil {
 		return nil, fmt.Errorf("plugins: WASI: %w", err)
 	}
+	wasi := r.rt.Module(wasi_snapshot_preview1.ModuleName)
 	if r.compiled, err = r.rt.CompileModule(ctx, wasm); err != nil {
 		return nil, fmt.Errorf("plugins: compiling: %w", err)
 	}
-	if err := checkModule(r.compiled); err != nil {
+	if err := checkModule(r.compiled, wasi.ExportedFunctionDefinitions()); err != nil {
 		return nil, err
 	}
 	probe, err := r.NewInstance(ctx)
@@ -145,12 +152,18 @@ func NewRuntime(ctx context.Context, wasm []byte, opts Options) (_ *Runtime, err
 
 // checkModule checks a compiled module's imports and exports against ABI
 // version 1.
-func checkModule(m wazero.CompiledModule) error {
+func checkModule(m wazero.CompiledModule, wasi map[string]api.FunctionDefinition) error {
 	for _, f := range m.ImportedFunctions() {
 		mod, name, _ := f.Import()
 		if mod != wasi_snapshot_preview1.ModuleName {
 			return fmt.Errorf("plugins: module imports %s.%s; plugins may import only from %s", mod, name, wasi_snapshot_preview1.ModuleName)
 		}
+		if _, ok := wasi[name]; !ok {
+			return fmt.Errorf("plugins: module imports %s.%s, which WASI preview 1 does not define", mod, name)
+		}
+	}
+	if f, ok := m.ExportedFunctions()["_initialize"]; ok && (len(f.ParamTypes()) > 0 || len(f.ResultTypes()) > 0) {
+		return fmt.Errorf("plugins: export %s, want _initialize() (a reactor's initializer takes and returns nothing)", signature("_initialize", f.ParamTypes(), f.ResultTypes()))
 	}
 	if len(m.ImportedMemories()) > 0 {
 		return errors.New("plugins: module imports a memory; a plugin must define and export its own \"memory\"")
@@ -197,6 +210,10 @@ func signature(name string, params, results []api.ValueType) string {
 	}
 	return s
 }
+
+// Digest returns the hex SHA-256 of the plugin's module: which build it is,
+// beyond what its name and version claim.
+func (r *Runtime) Digest() string { return r.digest }
 
 // Info returns what the plugin's describe export reported.
 func (r *Runtime) Info() Info { return r.info }

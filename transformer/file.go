@@ -22,6 +22,7 @@ import (
 	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/objstore"
 	"github.com/floe-io/floe/internal/schema"
+	"github.com/floe-io/floe/plugins"
 )
 
 // maxLine bounds one export line. DynamoDB items are at most 400 KB, which
@@ -68,11 +69,12 @@ func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
 // ReadFile streams the records of one data file to fn, with the 1-based
-// line number and byte length of each record's line. It verifies the
+// line number and the bytes of each record's line (without its newline;
+// valid only during the call, like the record). It verifies the
 // file's MD5 and its item count against the manifest. Errors name the file
 // and line and say what to do; errors that retrying cannot fix (the file's
 // content is wrong) satisfy IsPermanent.
-func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.File, fn func(rec ddb.Record, line, n int) error) error {
+func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.File, fn func(rec ddb.Record, line int, raw []byte) error) error {
 	if format == "" {
 		format = "DYNAMODB_JSON"
 	}
@@ -127,7 +129,7 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 
 // readLines decodes every line, then checks the item count. Errors that
 // are not the file's fault come back unwrapped for classify.
-func readLines(lines *ddb.LineReader, dec ddb.Decoder, name string, itemCount int64, fn func(rec ddb.Record, line, n int) error) error {
+func readLines(lines *ddb.LineReader, dec ddb.Decoder, name string, itemCount int64, fn func(rec ddb.Record, line int, raw []byte) error) error {
 	var items int64
 	for {
 		line, err := lines.Next()
@@ -149,7 +151,7 @@ func readLines(lines *ddb.LineReader, dec ddb.Decoder, name string, itemCount in
 			return permanent(fmt.Errorf("data file %s line %d: %w; the export is corrupt: re-export it, or fix the line and update the manifest's md5Checksum", name, lines.Line(), err))
 		}
 		items++
-		if err := fn(rec, lines.Line(), len(line)+1); err != nil {
+		if err := fn(rec, lines.Line(), line); err != nil {
 			return &callbackError{err}
 		}
 	}
@@ -179,34 +181,54 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-func (t *Transformer) process(ctx context.Context, task *natsbus.Task) error {
+func (t *Transformer) process(ctx context.Context, task *natsbus.Task, chain *plugins.Chain) error {
 	switch task.Kind {
 	case natsbus.TaskDetect:
-		return t.detect(ctx, task)
+		return t.detect(ctx, task, chain)
 	case natsbus.TaskLoad:
-		return t.load(ctx, task)
+		return t.load(ctx, task, chain)
 	}
 	return permanent(fmt.Errorf("unknown task kind %q", task.Kind))
 }
 
-func (t *Transformer) detect(ctx context.Context, task *natsbus.Task) error {
+func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plugins.Chain) error {
 	st, err := t.store(ctx, task.Source)
 	if err != nil {
 		return err
 	}
 	det := schema.NewDetector(task.Key)
-	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, _, n int) error {
+	// With plugins, detection sees what the plugins make of the items;
+	// the items they fail are dead-lettered by the load, not here.
+	var fd *feed
+	if chain != nil {
+		fd = &feed{chain: chain, key: task.Key, fn: func(_ ddb.Item, _ fedItem, _ []byte, o *plugins.Outcome) error {
+			for _, it := range o.Items {
+				det.Observe(it)
+			}
+			return nil
+		}}
+	}
+	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line int, raw []byte) error {
+		t.Stats.DetectedItems.Add(1)
 		// An incremental export's NewImages are whole items; deletes
 		// carry no attributes to learn from.
-		switch {
-		case rec.Item != nil:
-			det.Observe(rec.Item)
-		case rec.NewImage != nil:
-			det.Observe(rec.NewImage)
+		it := rec.Item
+		if it == nil {
+			it = rec.NewImage
 		}
-		t.Stats.DetectedItems.Add(1)
+		switch {
+		case it == nil:
+		case fd != nil:
+			_, err := fd.add(ctx, it, line, raw, 0)
+			return err
+		default:
+			det.Observe(it)
+		}
 		return nil
 	})
+	if err == nil && fd != nil {
+		err = fd.flush(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -222,7 +244,7 @@ func (t *Transformer) detect(ctx context.Context, task *natsbus.Task) error {
 	return t.publish(ctx, m)
 }
 
-func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
+func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugins.Chain) error {
 	s, err := schema.Parse(task.Schema, nil)
 	if err != nil {
 		return permanent(fmt.Errorf("task schema: %w", err))
@@ -260,6 +282,8 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		lineBytes int
 		rescued   int64
 		items     int64
+		dropped   int64 // by plugins, since the last upsert batch
+		failed    int64
 		buf       bytes.Buffer
 		payload   []byte
 	)
@@ -285,6 +309,11 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		} else {
 			m.Header.Set(natsbus.HdrRescued, strconv.FormatInt(rescued, 10))
 			rescued = 0
+			if chain != nil {
+				m.Header.Set(natsbus.HdrDropped, strconv.FormatInt(dropped, 10))
+				m.Header.Set(natsbus.HdrFailed, strconv.FormatInt(failed, 10))
+				dropped, failed = 0, 0
+			}
 		}
 		if final {
 			m.Header.Set(natsbus.HdrFinal, strconv.FormatInt(items, 10))
@@ -309,43 +338,100 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task) error {
 		}
 		return publish(b, false, final)
 	}
-	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line, n int) error {
+	appendErr := func(err error, line int) error {
+		if errors.Is(err, arrowconv.ErrKey) && incremental {
+			return permanent(fmt.Errorf("data file %s line %d: %w: the export's key types differ from the table's; is it an export of another DynamoDB table?", name, line, err))
+		}
+		return permanent(fmt.Errorf("data file %s line %d: %w", name, line, err))
+	}
+	// appendRow adds one row (an upsert, or a full export's item).
+	appendRow := func(it ddb.Item, ts int64, line int) error {
 		before := b.RescuedValues + b.UnknownAttrs
-		var err error
+		if err := b.Append(it, ts); err != nil {
+			return appendErr(err, line)
+		}
+		rescued += b.RescuedValues + b.UnknownAttrs - before
+		t.Stats.Rescued.Add(b.RescuedValues + b.UnknownAttrs - before)
+		return nil
+	}
+	appendDelete := func(keys ddb.Item, ts int64, line int) error {
+		if err := del.Append(keys, ts); err != nil {
+			return appendErr(err, line)
+		}
+		return nil
+	}
+	// With plugins, items wait in a feed and are appended when their
+	// batch has been through the chain. A dropped new image deletes the
+	// row: the item is absent from the table.
+	var fd *feed
+	if chain != nil {
+		fd = &feed{chain: chain, key: s.Key, fn: func(in ddb.Item, it fedItem, raw []byte, o *plugins.Outcome) error {
+			switch {
+			case o.Failure != nil:
+				failed++
+				return t.deadLetter(ctx, task, name, it.line, raw, o.Failure)
+			case o.Dropped():
+				dropped++
+				t.Stats.Dropped.Add(1)
+				if incremental {
+					return appendDelete(keyOf(in, s.Key), it.ts, it.line)
+				}
+				return nil
+			}
+			for _, out := range o.Items {
+				if err := appendRow(out, it.ts, it.line); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	}
+	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line int, raw []byte) error {
+		n := len(raw) + 1
+		t.Stats.Items.Add(1)
+		t.Stats.Bytes.Add(int64(n))
+		items++
+		lineBytes += n
+		var (
+			err     error
+			flushed = true // whether every item so far is in a builder
+		)
 		switch {
 		case incremental && rec.Item != nil:
 			return permanent(fmt.Errorf("data file %s line %d: a full export record in an incremental export", name, line))
 		case !incremental && rec.Item == nil:
 			return permanent(fmt.Errorf("data file %s line %d: an incremental export record in a full export", name, line))
+		case !incremental && fd != nil:
+			flushed, err = fd.add(ctx, rec.Item, line, raw, 0)
 		case !incremental:
-			err = b.Append(rec.Item, 0)
+			err = appendRow(rec.Item, 0, line)
 		default:
 			if err := checkKeys(&rec, s.Key); err != nil {
 				return permanent(fmt.Errorf("data file %s line %d: %w", name, line, err))
 			}
-			if rec.NewImage != nil {
-				err = b.Append(rec.NewImage, rec.WriteTimestampMicros)
-			} else {
-				err = del.Append(rec.Keys, rec.WriteTimestampMicros)
+			switch {
+			case rec.NewImage == nil:
+				err = appendDelete(rec.Keys, rec.WriteTimestampMicros, line)
+				flushed = fd == nil || len(fd.items) == 0
+			case fd != nil:
+				flushed, err = fd.add(ctx, rec.NewImage, line, raw, rec.WriteTimestampMicros)
+			default:
+				err = appendRow(rec.NewImage, rec.WriteTimestampMicros, line)
 			}
 		}
-		if errors.Is(err, arrowconv.ErrKey) && incremental {
-			return permanent(fmt.Errorf("data file %s line %d: %w: the export's key types differ from the table's; is it an export of another DynamoDB table?", name, line, err))
-		}
 		if err != nil {
-			return permanent(fmt.Errorf("data file %s line %d: %w", name, line, err))
+			return err
 		}
-		rescued += b.RescuedValues + b.UnknownAttrs - before
-		t.Stats.Rescued.Add(b.RescuedValues + b.UnknownAttrs - before)
-		t.Stats.Items.Add(1)
-		t.Stats.Bytes.Add(int64(n))
-		items++
-		lineBytes += n
-		if lineBytes >= budget {
+		// Batches are cut only where every item read is in a builder, so
+		// a retried task cuts the same batches.
+		if flushed && lineBytes >= budget {
 			return flush(false)
 		}
 		return nil
 	})
+	if err == nil && fd != nil {
+		err = fd.flush(ctx)
+	}
 	if err != nil {
 		return err
 	}

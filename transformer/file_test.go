@@ -100,7 +100,8 @@ func TestReadFile(t *testing.T) {
 			for _, f := range files {
 				var n int64
 				lastLine := 0
-				err := transformer.ReadFile(testCtx(t), st, format, f, func(rec ddb.Record, line, size int) error {
+				err := transformer.ReadFile(testCtx(t), st, format, f, func(rec ddb.Record, line int, raw []byte) error {
+					size := len(raw) + 1
 					n++
 					bytes += int64(size)
 					if line <= lastLine {
@@ -205,7 +206,7 @@ func TestReadFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var items int
-			err := transformer.ReadFile(testCtx(t), st, tt.format, tt.file, func(ddb.Record, int, int) error {
+			err := transformer.ReadFile(testCtx(t), st, tt.format, tt.file, func(ddb.Record, int, []byte) error {
 				items++
 				return nil
 			})
@@ -237,12 +238,12 @@ func TestReadFileTransient(t *testing.T) {
 	tests := []struct {
 		name string
 		ctx  context.Context
-		fn   func(ddb.Record, int, int) error
+		fn   func(ddb.Record, int, []byte) error
 		is   error
 	}{
-		{"context canceled", canceled, func(ddb.Record, int, int) error { return nil }, context.Canceled},
-		{"callback fails on the first line", testCtx(t), func(ddb.Record, int, int) error { return errPublish }, errPublish},
-		{"callback fails later", testCtx(t), func(_ ddb.Record, line, _ int) error {
+		{"context canceled", canceled, func(ddb.Record, int, []byte) error { return nil }, context.Canceled},
+		{"callback fails on the first line", testCtx(t), func(ddb.Record, int, []byte) error { return errPublish }, errPublish},
+		{"callback fails later", testCtx(t), func(_ ddb.Record, line int, _ []byte) error {
 			if line == 20 {
 				return errPublish
 			}

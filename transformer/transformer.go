@@ -20,6 +20,7 @@ import (
 
 	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/objstore"
+	"github.com/floe-io/floe/plugins"
 )
 
 // StoreOpener opens the object store behind a plan's Source URI.
@@ -37,6 +38,10 @@ type Stats struct {
 	Batches       atomic.Int64
 	Rescued       atomic.Int64
 	FailedFiles   atomic.Int64
+	// Dropped and Failed count loaded items that plugins dropped or
+	// failed (dead-lettered).
+	Dropped atomic.Int64
+	Failed  atomic.Int64
 }
 
 // Transformer pulls tasks from FLOE_TASKS and processes them.
@@ -52,6 +57,9 @@ type Transformer struct {
 	Stats Stats
 
 	codec *natsbus.Codec
+	// plugins is the chain every item goes through, identity its name.
+	plugins  []plugins.Stage
+	identity string
 
 	storesMu sync.Mutex
 	stores   map[string]objstore.Store
@@ -72,6 +80,10 @@ type Options struct {
 	// It is a setting of the shared tasks consumer: the last transformer
 	// to start sets it for all.
 	AckWait time.Duration
+	// Plugins run on every item, in order (see package plugins). Every
+	// transformer serving a table must run the same chain: the committer
+	// refuses an export whose batches disagree.
+	Plugins []plugins.Stage
 	Log     *slog.Logger
 }
 
@@ -94,7 +106,11 @@ func New(nc *nats.Conn, open StoreOpener, o Options) (*Transformer, error) {
 	if o.AckWait <= 0 {
 		o.AckWait = DefaultAckWait
 	}
-	return &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, exclusive: o.Exclusive, ackWait: o.AckWait, codec: codec, stores: map[string]objstore.Store{}}, nil
+	t := &Transformer{nc: nc, js: js, open: open, log: o.Log, workers: o.Workers, exclusive: o.Exclusive, ackWait: o.AckWait, codec: codec, stores: map[string]objstore.Store{}, plugins: o.Plugins}
+	if len(o.Plugins) > 0 {
+		t.identity = plugins.Identity(o.Plugins)
+	}
+	return t, nil
 }
 
 // DefaultAckWait is how long a task may go without a heartbeat before the
@@ -154,6 +170,11 @@ func (t *Transformer) work(ctx context.Context, cons jetstream.Consumer) {
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
+	// Each worker has its own plugin instances.
+	chain := t.newChain()
+	if chain != nil {
+		defer chain.Close(ctx)
+	}
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -163,11 +184,11 @@ func (t *Transformer) work(ctx context.Context, cons jetstream.Consumer) {
 			t.log.Warn("consuming tasks", "err", err)
 			continue
 		}
-		t.handle(ctx, msg)
+		t.handle(ctx, msg, chain)
 	}
 }
 
-func (t *Transformer) handle(ctx context.Context, msg jetstream.Msg) {
+func (t *Transformer) handle(ctx context.Context, msg jetstream.Msg, chain *plugins.Chain) {
 	task, err := decodeTask(msg.Data())
 	if err != nil {
 		t.log.Error("dropping malformed task", "err", err)
@@ -177,7 +198,7 @@ func (t *Transformer) handle(ctx context.Context, msg jetstream.Msg) {
 	log := t.log.With("table", task.Table, "export", task.ExportID, "file", task.File.Key)
 	hbCtx, stop := context.WithCancel(ctx)
 	go heartbeat(hbCtx, msg, t.ackWait/4)
-	err = t.process(ctx, task)
+	err = t.process(ctx, task, chain)
 	stop()
 	if err == nil {
 		if err := msg.DoubleAck(ctx); err != nil {
@@ -269,6 +290,9 @@ func (t *Transformer) headers(m *nats.Msg, task *natsbus.Task, kind string) {
 	m.Header.Set(natsbus.HdrExport, task.ExportID)
 	m.Header.Set(natsbus.HdrAttempt, task.Attempt)
 	m.Header.Set(natsbus.HdrFile, fmt.Sprint(task.File.Index))
+	if t.identity != "" {
+		m.Header.Set(natsbus.HdrPlugins, t.identity)
+	}
 }
 
 // publish sends m and waits for the server's acknowledgement, retrying

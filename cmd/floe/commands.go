@@ -37,6 +37,7 @@ type runCmd struct {
 	Workers   int    `help:"Files transformed at once (default: number of CPUs)."`
 	NatsStore string `help:"Embedded NATS JetStream directory (default <warehouse>/.floe/nats); unfinished work resumes from it." placeholder:"DIR"`
 	Progress  string `help:"Progress display: auto (a bar on a terminal), always, never." enum:"auto,always,never" default:"auto"`
+	pluginFlags
 	s3Flags
 }
 
@@ -45,13 +46,18 @@ func (r *runCmd) Run(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
+	stages, closePlugins, err := r.load(ctx, g.log)
+	if err != nil {
+		return err
+	}
+	defer closePlugins()
 	var bar io.Writer
 	if r.Progress == "always" || (r.Progress == "auto" && isTerminal()) {
 		bar = os.Stderr
 	}
 	res, err := runner.Run(ctx, runner.Options{
 		Plan: po, Exports: r.Export, Warehouse: absPath(r.Warehouse), NatsStore: r.NatsStore,
-		Workers: r.Workers, Log: g.log, Progress: bar, Fault: g.fault,
+		Workers: r.Workers, Log: g.log, Progress: bar, Fault: g.fault, Plugins: stages,
 	})
 	if res != nil {
 		printSummary(os.Stdout, r.Table, res)
@@ -66,15 +72,21 @@ func printSummary(w io.Writer, table string, res *runner.Result) {
 		case natsbus.StatusCommitted:
 			if e.Upserts > 0 || e.Deletes > 0 {
 				fmt.Fprintf(w, "export %s: merged into %s as snapshot %d (%d changes: %d upserts, %d deletes; %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.Upserts, e.Deletes, e.Rescued)
-				continue
+			} else {
+				fmt.Fprintf(w, "export %s: committed to %s as snapshot %d (%d rows, %d data files, %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.DataFiles, e.Rescued)
 			}
-			fmt.Fprintf(w, "export %s: committed to %s as snapshot %d (%d rows, %d data files, %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.DataFiles, e.Rescued)
 		case natsbus.StatusSkipped:
 			fmt.Fprintf(w, "export %s: skipped, %s\n", e.ExportID, e.Message)
 		case natsbus.StatusCommitted + runner.Resumed:
 			fmt.Fprintf(w, "export %s: committed to %s as snapshot %d, resuming an interrupted run (%d rows, %d data files, %d values rescued)\n", e.ExportID, table, e.SnapshotID, e.Items, e.DataFiles, e.Rescued)
 		default:
 			fmt.Fprintf(w, "export %s: FAILED: %s\n", e.ExportID, e.Error)
+		}
+		if e.Plugins != "" && e.Status != natsbus.StatusSkipped {
+			fmt.Fprintf(w, "  plugins %s: %d items in: %d kept, %d dropped, %d failed\n", e.Plugins, e.Kept+e.Dropped+e.Failed, e.Kept, e.Dropped, e.Failed)
+		}
+		if e.Failed > 0 {
+			fmt.Fprintf(w, "  %d failed items are in the dead-letter stream: floe dlq list --warehouse … --table %s\n", e.Failed, table)
 		}
 	}
 	if res.Items > 0 && secs > 0 {
@@ -267,10 +279,16 @@ type transformerCmd struct {
 	natsFlags
 	Workers     int           `help:"Files transformed at once (default: number of CPUs)."`
 	TaskAckWait time.Duration `help:"How long a task may go without a heartbeat before another transformer takes it over (a dead transformer's files move on after this). Shared by all transformers: the last one started sets it." default:"60s" placeholder:"DURATION"`
+	pluginFlags
 	s3Flags
 }
 
 func (t *transformerCmd) Run(ctx context.Context, g *globals) error {
+	stages, closePlugins, err := t.load(ctx, g.log)
+	if err != nil {
+		return err
+	}
+	defer closePlugins()
 	nc, _, err := t.connect(ctx, "floe-transformer", g.log, true)
 	if err != nil {
 		return err
@@ -283,7 +301,7 @@ func (t *transformerCmd) Run(ctx context.Context, g *globals) error {
 	tr, err := transformer.New(nc, func(ctx context.Context, uri string) (objstore.Store, error) {
 		st, _, err := objstore.Parse(ctx, uri, t.options())
 		return st, err
-	}, transformer.Options{Workers: workers, AckWait: t.TaskAckWait, Log: g.log})
+	}, transformer.Options{Workers: workers, AckWait: t.TaskAckWait, Log: g.log, Plugins: stages})
 	if err != nil {
 		return err
 	}

@@ -28,15 +28,44 @@ import (
 
 // globals are flags every command takes.
 type globals struct {
-	Config      kong.ConfigFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it." type:"path" placeholder:"FILE"`
-	LogFormat   string          `help:"Log format: text or json." enum:"text,json" default:"text"`
-	LogLevel    string          `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
-	MemoryLimit byteSize        `help:"Soft memory limit of the process; the Go runtime collects garbage harder as it nears it (GOMEMLIMIT also works). 0 = none." default:"768MiB" placeholder:"SIZE"`
-	CPUProfile  string          `help:"Write a Go CPU profile of the command to this file (for performance reports)." type:"path" placeholder:"FILE"`
+	Config      configFlag `help:"Read flag values from this JSON file ({\"warehouse\": \"...\", ...}); flags and FLOE_* variables override it. (floe plugin test takes the plugin's JSON configuration here instead.)" placeholder:"FILE"`
+	LogFormat   string     `help:"Log format: text or json." enum:"text,json" default:"text"`
+	LogLevel    string     `help:"Log level: debug, info, warn or error." enum:"debug,info,warn,error" default:"info"`
+	MemoryLimit byteSize   `help:"Soft memory limit of the process; the Go runtime collects garbage harder as it nears it (GOMEMLIMIT also works). 0 = none." default:"768MiB" placeholder:"SIZE"`
+	CPUProfile  string     `help:"Write a Go CPU profile of the command to this file (for performance reports)." type:"path" placeholder:"FILE"`
 
 	log *slog.Logger
 	// fault is the crash tests' kill point (FLOE_TEST_KILL_AT), or nil.
 	fault func(point string)
+}
+
+// configFlag is --config: a JSON file of flag values, as kong.ConfigFlag,
+// except that inline JSON (a value starting with "{") is left alone: the
+// CLI contract gives floe plugin test a --config JSON flag of its own, and
+// one flag name cannot mean both.
+type configFlag string
+
+// BeforeResolve loads the file's flag values (see kong.ConfigFlag).
+func (c configFlag) BeforeResolve(k *kong.Kong, ctx *kong.Context, trace *kong.Path) error {
+	v, _ := ctx.FlagValue(trace.Flag).(configFlag)
+	if v == "" || strings.HasPrefix(strings.TrimSpace(string(v)), "{") {
+		return nil
+	}
+	resolver, err := k.LoadConfig(kong.ExpandPath(string(v)))
+	if err != nil {
+		return err
+	}
+	ctx.AddResolver(resolver)
+	return nil
+}
+
+// pluginConfig returns --config as a plugin configuration: inline JSON,
+// or {} when it names a file of flag values.
+func (g *globals) pluginConfig() []byte {
+	if v := strings.TrimSpace(string(g.Config)); strings.HasPrefix(v, "{") {
+		return []byte(v)
+	}
+	return []byte("{}")
 }
 
 // killAt returns a committer fault hook that SIGKILLs this process at the
@@ -115,6 +144,8 @@ type cli struct {
 	Submit      submitCmd      `cmd:"" help:"Plan exports and hand them to a table's committer over NATS."`
 	Transformer transformerCmd `cmd:"" help:"Run a transformer: read export files, publish Arrow batches (stateless; scale out)."`
 	Committer   committerCmd   `cmd:"" help:"Run a table's committer: write Parquet and commit Iceberg snapshots."`
+	Plugin      pluginCmd      `cmd:"" help:"Work with WebAssembly plugins."`
+	DLQ         dlqCmd         `cmd:"" name:"dlq" help:"Inspect the dead-letter stream: items plugins failed."`
 }
 
 type schemaCmd struct {

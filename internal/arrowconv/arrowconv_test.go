@@ -604,4 +604,3 @@ func TestDecimalExact(t *testing.T) {
 		t.Errorf("%d values rescued", b.RescuedValues)
 	}
 }
-

@@ -23,6 +23,14 @@ const (
 	// deletes (key columns and _ddb_write_ts set, the rest null); its
 	// value is the row count. Batches without it hold upserts.
 	HdrDeletes = "Floe-Deletes"
+	// HdrDropped and HdrFailed count the items of a batch's span of the
+	// file that plugins dropped or failed (the failed ones are in the
+	// dead-letter stream): with the rows, they account for every item.
+	HdrDropped = "Floe-Dropped"
+	HdrFailed  = "Floe-Failed"
+	// HdrPlugins names the plugin chain that made the batch
+	// (plugins.Identity); absent when no plugin ran.
+	HdrPlugins = "Floe-Plugins"
 )
 
 // Kinds of messages on a table's batch subject.
@@ -121,6 +129,38 @@ type Event struct {
 	Upserts int64  `json:"upserts,omitempty"`
 	Deletes int64  `json:"deletes,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Kept, Dropped and Failed count the items plugins kept, dropped and
+	// failed (the failed ones are dead letters); they add up to the items
+	// read. Plugins names the chain; all are empty without plugins.
+	Kept    int64  `json:"kept,omitempty"`
+	Dropped int64  `json:"dropped,omitempty"`
+	Failed  int64  `json:"failed,omitempty"`
+	Plugins string `json:"plugins,omitempty"`
+}
+
+// DeadLetter is an item a plugin failed, as kept in the dead-letter
+// stream: the export line as it was read, where it came from, and why it
+// failed.
+type DeadLetter struct {
+	Table      string    `json:"table"`
+	ExportID   string    `json:"exportId"`
+	Attempt    string    `json:"attempt"`
+	ExportType string    `json:"exportType"`
+	Format     string    `json:"format"`
+	Source     string    `json:"source"` // the data file, as the user names it
+	FileIndex  int       `json:"fileIndex"`
+	Line       int       `json:"line"`
+	Plugin     string    `json:"plugin"` // name and version
+	Error      string    `json:"error"`
+	Time       time.Time `json:"time"`
+	// Record is the export line, byte for byte.
+	Record []byte `json:"record"`
+}
+
+// MsgID is the dead letter's Nats-Msg-Id: a retried task dead-letters an
+// item once.
+func (d *DeadLetter) MsgID() string {
+	return fmt.Sprintf("dlq:%s:%s:%d:%d", d.ExportID, d.Attempt, d.FileIndex, d.Line)
 }
 
 // Event statuses. Committed, skipped and failed are final.

@@ -29,7 +29,10 @@ import (
 const (
 	TasksStream   = "FLOE_TASKS"
 	BatchesStream = "FLOE_BATCHES"
-	StateBucket   = "FLOE_STATE"
+	// DeadLetterStream holds the items plugins failed (DeadLetter), per
+	// table, until an operator replays or purges them.
+	DeadLetterStream = "FLOE_DLQ"
+	StateBucket      = "FLOE_STATE"
 	// TransformerConsumer is the durable consumer all transformers share.
 	TransformerConsumer = "transformers"
 )
@@ -125,6 +128,15 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 			Replicas:    cfg.Replicas,
 		},
 	}
+	streams = append(streams, jetstream.StreamConfig{
+		Name:        DeadLetterStream,
+		Description: "floe: items that plugins failed, with their original bytes (floe dlq)",
+		Subjects:    []string{"floe.dlq.>"},
+		Retention:   jetstream.LimitsPolicy, // kept until purged: nothing expires unseen
+		Storage:     jetstream.FileStorage,
+		Duplicates:  cfg.DuplicateWindow,
+		Replicas:    cfg.Replicas,
+	})
 	for _, sc := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("nats stream %s: %w", sc.Name, err)
@@ -164,6 +176,9 @@ func TaskSubject(table string) string { return "floe.tasks." + token(table) }
 
 // BatchSubject is the subject of a table's batches and plans.
 func BatchSubject(table string) string { return "floe.batches." + token(table) }
+
+// DeadLetterSubject is the subject of a table's dead letters.
+func DeadLetterSubject(table string) string { return "floe.dlq." + token(table) }
 
 // EventSubject is the (core NATS, not persisted) subject on which a
 // table's committer announces what it did with each export.

@@ -60,7 +60,7 @@ func Detect(ctx context.Context, o Options, workers int) (*DetectResult, error) 
 		wg.Go(func() {
 			for j := range ch {
 				det := schema.NewDetector(o.Key)
-				errs[j.slot] = transformer.ReadFile(ctx, st, j.plan.Format, j.file, func(rec ddb.Record, _, _ int) error {
+				errs[j.slot] = transformer.ReadFile(ctx, st, j.plan.Format, j.file, func(rec ddb.Record, _ int, _ []byte) error {
 					det.Observe(rec.Item)
 					return nil
 				})

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/objstore"
 	"github.com/floe-io/floe/internal/planner"
+	"github.com/floe-io/floe/plugins"
 	"github.com/floe-io/floe/transformer"
 )
 
@@ -44,6 +47,8 @@ type Options struct {
 	// Fault is passed to the committer and the catalog (see
 	// committer.Options.Fault and catalog.Config.Fault).
 	Fault func(point string)
+	// Plugins run on every item (see transformer.Options.Plugins).
+	Plugins []plugins.Stage
 }
 
 // Resumed is appended to the status of an export's final event when this
@@ -93,6 +98,50 @@ func (r *Result) stage(status string) {
 	r.current = next
 }
 
+// OpenEmbedded takes the warehouse's lock, starts the embedded NATS server
+// on its store (natsStore, default <warehouse>/.floe/nats) and connects to
+// it, with floe's streams set up: what floe run works with, and where its
+// dead letters stay. The returned function undoes it all.
+func OpenEmbedded(ctx context.Context, warehouse, natsStore string, log *slog.Logger) (_ *nats.Conn, closeAll func(), err error) {
+	unlock, err := lockWarehouse(warehouse)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ns *server.Server
+	var nc *nats.Conn
+	closeAll = func() {
+		if nc != nil {
+			nc.Close()
+		}
+		if ns != nil {
+			ns.Shutdown()
+		}
+		unlock()
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	if natsStore == "" {
+		natsStore = filepath.Join(warehouse, ".floe", "nats")
+	}
+	if ns, err = natsbus.StartEmbedded(natsStore, log); err != nil {
+		return nil, nil, err
+	}
+	if nc, err = natsbus.ConnectEmbedded(ns, "floe-run"); err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := natsbus.Setup(ctx, js, natsbus.DefaultConfig); err != nil {
+		return nil, nil, err
+	}
+	return nc, closeAll, nil
+}
+
 // Run loads the exports into the table.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
@@ -106,11 +155,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := checkWritable(o.Warehouse); err != nil {
 		return nil, err
 	}
-	unlock, err := lockWarehouse(o.Warehouse)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
 	var groups [][]natsbus.Plan
 	for _, e := range o.Exports {
 		po := o.Plan
@@ -125,24 +169,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		groups = append(groups, ps)
 	}
 	plans := planner.Merge(groups...)
-	if o.NatsStore == "" {
-		o.NatsStore = filepath.Join(o.Warehouse, ".floe", "nats")
-	}
-	ns, err := natsbus.StartEmbedded(o.NatsStore, log)
+	nc, closeNATS, err := OpenEmbedded(ctx, o.Warehouse, o.NatsStore, log)
 	if err != nil {
 		return nil, err
 	}
-	defer ns.Shutdown()
-	nc, err := natsbus.ConnectEmbedded(ns, "floe-run")
-	if err != nil {
-		return nil, err
-	}
-	defer nc.Close()
+	defer closeNATS()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, err
-	}
-	if err := natsbus.Setup(ctx, js, natsbus.DefaultConfig); err != nil {
 		return nil, err
 	}
 	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: o.Warehouse, Fault: o.Fault})
@@ -170,7 +203,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	tr, err := transformer.New(nc, func(ctx context.Context, uri string) (objstore.Store, error) {
 		st, _, err := objstore.Parse(ctx, uri, o.Plan.S3)
 		return st, err
-	}, transformer.Options{Workers: workers, Log: log, Exclusive: true})
+	}, transformer.Options{Workers: workers, Log: log, Exclusive: true, Plugins: o.Plugins})
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,10 @@
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o mask.wasm .
 //
-// Configuration: {"attribute":"email"}. For every item of a batch, by the
-// S value of its "status" attribute:
+// Configuration: {"attribute":"email"}, optionally with "status":"<name>"
+// to read the behaviour from another attribute than "status" (so that the
+// stages of a chain can be told apart). For every item of a batch, by the
+// S value of its status attribute:
 //
 //	DROP     drop the item
 //	ERROR    fail the item with a message
@@ -18,24 +20,33 @@
 //	OOM      allocate memory until the memory cap is hit
 //	GARBAGE  return a result pointer outside memory
 //	BADBYTES return a malformed result
+//	OPEN     try to read /etc/passwd and fail the item with what happened:
+//	         "open failed: <error>" (the sandbox has no files), or
+//	         "read succeeded: <the file's first bytes>" (a sandbox escape)
+//	HUGE     keep the item with an extra S attribute "huge" of 128 KiB, for
+//	         a result larger than a small Options.MaxResultBytes
 //
 // Otherwise an item whose configured attribute is an S value is kept with
 // that value replaced by "***", and any other item passes unchanged.
 package main
 
-import "unsafe"
+import (
+	"syscall"
+	"unsafe"
+)
 
 func main() {}
 
 var (
-	inBuf     []byte   // the buffer handed out by alloc
-	outBuf    []byte   // the last result, valid until the next call
-	attribute []byte   // configured attribute name
-	errBuf    []byte   // the last configure error message
-	hog       [][]byte // memory held by OOM
+	inBuf     []byte             // the buffer handed out by alloc
+	outBuf    []byte             // the last result, valid until the next call
+	attribute []byte             // configured attribute name
+	statusAt  = []byte("status") // configured status attribute name
+	errBuf    []byte             // the last configure error message
+	hog       [][]byte           // memory held by OOM
 )
 
-var describeJSON = []byte(`{"name":"mask","version":"1.0.0","parameters":{"type":"object","properties":{"attribute":{"type":"string","description":"name of the S attribute to mask"}},"required":["attribute"],"additionalProperties":false}}`)
+var describeJSON = []byte(`{"name":"mask","version":"1.0.0","parameters":{"type":"object","properties":{"attribute":{"type":"string","description":"name of the S attribute to mask"},"status":{"type":"string","description":"name of the S attribute that selects a test behaviour (default status)"}},"required":["attribute"],"additionalProperties":false}}`)
 
 // pack returns b's address and length as the ABI's ptr<<32|len.
 func pack(b []byte) uint64 {
@@ -73,6 +84,10 @@ func configure(ptr, n uint32) uint64 {
 		return pack(errBuf)
 	}
 	attribute = append([]byte(nil), name...)
+	statusAt = []byte("status")
+	if name, ok := stringField(cfg, "status"); ok && len(name) > 0 {
+		statusAt = append([]byte(nil), name...)
+	}
 	return 0
 }
 
@@ -172,6 +187,28 @@ func skipValue(b []byte, p int) int {
 	panic("unknown type tag")
 }
 
+// readPasswd tries to read /etc/passwd the way os.Open does (package os
+// itself would make the module, and every test's compilation, a third
+// larger) and says what happened.
+func readPasswd() string {
+	fd, err := syscall.Open("/etc/passwd", syscall.O_RDONLY, 0)
+	if err != nil {
+		return "open failed: open /etc/passwd: " + err.Error()
+	}
+	defer syscall.Close(fd)
+	var b [64]byte
+	n, err := syscall.Read(fd, b[:])
+	if err != nil {
+		return "open succeeded, read failed: " + err.Error()
+	}
+	for i := range b[:n] {
+		if b[i] >= 0x80 || b[i] < 0x20 {
+			b[i] = '?' // keep the message UTF-8
+		}
+	}
+	return "read succeeded: " + string(b[:n])
+}
+
 //go:wasmexport transform_batch
 func transformBatch(ptr, n uint32) uint64 {
 	in := inBuf[:n]
@@ -196,7 +233,7 @@ func transformBatch(ptr, n uint32) uint64 {
 				continue
 			}
 			switch {
-			case string(name) == "status":
+			case string(name) == string(statusAt):
 				sl, sp := uvarint(in, valStart+1)
 				status = in[sp : sp+sl]
 			case string(name) == string(attribute):
@@ -229,6 +266,21 @@ func transformBatch(ptr, n uint32) uint64 {
 			}
 		case "GARBAGE":
 			return 0xFFFF_FF00<<32 | 0x100
+		case "OPEN":
+			msg := readPasswd()
+			out = append(out, 3)
+			out = appendUvarint(out, len(msg))
+			out = append(out, msg...)
+		case "HUGE":
+			const size = 128 << 10
+			out = append(out, 1)
+			out = appendUvarint(out, nattrs+1)
+			out = append(out, in[attrsStart:p]...)
+			out = append(out, 4, 'h', 'u', 'g', 'e', 1)
+			out = appendUvarint(out, size)
+			for i := 0; i < size; i++ {
+				out = append(out, 'x')
+			}
 		case "BADBYTES":
 			outBuf = append(outBuf[:0], 1, 0xFF, 0xFF)
 			return pack(outBuf)

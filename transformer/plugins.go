@@ -1,0 +1,130 @@
+package transformer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/floe-io/floe/internal/ddb"
+	"github.com/floe-io/floe/internal/natsbus"
+	"github.com/floe-io/floe/plugins"
+)
+
+// Plugin batches are cut at this many items or bytes of export lines,
+// whichever comes first: large enough to amortize a call into the guest,
+// small enough that isolating a bad item takes few calls and the copies
+// held for dead letters stay small.
+const (
+	pluginBatchItems = 256
+	pluginBatchBytes = 1 << 20
+)
+
+// fedItem is an item waiting in a feed.
+type fedItem struct {
+	line           int
+	ts             int64 // write timestamp of an incremental change, else 0
+	encEnd, rawEnd int   // ends of its encoding and export line in the feed
+}
+
+// feed gathers items for a worker's plugin chain and hands each batch's
+// outcomes to its callback, in input order. It copies what it keeps: the
+// decoder reuses the memory of a record for the next line.
+type feed struct {
+	chain *plugins.Chain
+	key   []string
+	enc   []byte // the items' plugin encodings, back to back
+	raw   []byte // their export lines, for dead letters
+	items []fedItem
+	// fn receives each input item (valid during the call), where it came
+	// from, its export line, and what the chain made of it.
+	fn func(in ddb.Item, it fedItem, raw []byte, o *plugins.Outcome) error
+}
+
+// add queues an item and runs the batch when it is full; flushed says
+// whether it did.
+func (f *feed) add(ctx context.Context, in ddb.Item, line int, raw []byte, ts int64) (flushed bool, err error) {
+	f.enc = plugins.AppendItem(f.enc, in)
+	f.raw = append(f.raw, raw...)
+	f.items = append(f.items, fedItem{line: line, ts: ts, encEnd: len(f.enc), rawEnd: len(f.raw)})
+	if len(f.items) < pluginBatchItems && len(f.raw) < pluginBatchBytes {
+		return false, nil
+	}
+	return true, f.flush(ctx)
+}
+
+// flush runs the queued items through the chain.
+func (f *feed) flush(ctx context.Context) error {
+	if len(f.items) == 0 {
+		return nil
+	}
+	in, err := plugins.DecodeItems(f.enc, len(f.items))
+	if err != nil {
+		return fmt.Errorf("re-reading queued items: %w", err) // a bug: floe encoded them
+	}
+	outs, err := f.chain.Run(ctx, in, f.key)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return permanent(fmt.Errorf("%w; fix the plugin or its configuration (floe plugin test helps) and rerun", err))
+	}
+	rawStart := 0
+	for i, it := range f.items {
+		if err := f.fn(in[i], it, f.raw[rawStart:it.rawEnd], &outs[i]); err != nil {
+			return err
+		}
+		rawStart = it.rawEnd
+	}
+	f.enc, f.raw, f.items = f.enc[:0], f.raw[:0], f.items[:0]
+	return nil
+}
+
+// deadLetter publishes an item a plugin failed to the dead-letter stream.
+// Its message id makes a retried task's dead letter a duplicate the
+// server drops.
+func (t *Transformer) deadLetter(ctx context.Context, task *natsbus.Task, source string, line int, raw []byte, f *plugins.Failure) error {
+	d := natsbus.DeadLetter{
+		Table: task.Table, ExportID: task.ExportID, Attempt: task.Attempt, ExportType: task.ExportType,
+		Format: task.Format, Source: source, FileIndex: task.File.Index, Line: line,
+		Plugin: f.Plugin.String(), Error: f.Err.Error(), Time: time.Now().UTC(), Record: raw,
+	}
+	body, err := json.Marshal(&d)
+	if err != nil {
+		return err
+	}
+	m := nats.NewMsg(natsbus.DeadLetterSubject(task.Table))
+	m.Header.Set(jetstream.MsgIDHeader, d.MsgID())
+	m.Data = body
+	if err := t.publish(ctx, m); err != nil {
+		return fmt.Errorf("dead-lettering line %d of %s: %w", line, source, err)
+	}
+	t.Stats.Failed.Add(1)
+	t.log.Warn("plugin failed an item; it is in the dead-letter stream", "file", source, "line", line, "plugin", d.Plugin, "err", d.Error)
+	return nil
+}
+
+// keyOf returns the key attributes of an item, for the delete an
+// incremental change becomes when a plugin drops its new image.
+func keyOf(it ddb.Item, key []string) ddb.Item {
+	out := make(ddb.Item, 0, len(key))
+	for _, a := range it {
+		for _, k := range key {
+			if string(a.Name) == k {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// newChain returns a worker's plugin chain, or nil without plugins.
+func (t *Transformer) newChain() *plugins.Chain {
+	if len(t.plugins) == 0 {
+		return nil
+	}
+	return plugins.NewChain(t.plugins, plugins.ChainOptions{})
+}
