@@ -17,7 +17,7 @@ STATICCHECK := $(GOBIN)/staticcheck
 VERSITYGW_VERSION   := v1.8.0
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test unit lint interop tools plugins plugins-go plugins-rust bench bench-stages bench-e2e bench-merge clean demo
+.PHONY: build test unit lint interop tools plugins plugins-go plugins-rust bench bench-stages bench-e2e bench-merge bench-plugins clean demo
 
 build:
 	$(GO) build -o bin/floe ./cmd/floe
@@ -47,9 +47,10 @@ lint: $(STATICCHECK)
 
 # FLOE_S3TEST_REQUIRE makes the S3 tests fail, not skip, without versitygw;
 # FLOE_PLUGINS_REQUIRE likewise for the Rust plugins (plugins-rust installs
-# the toolchain).
-unit: $(VERSITYGW) plugins-rust
-	FLOE_S3TEST_REQUIRE=1 FLOE_PLUGINS_REQUIRE=1 PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 30m ./...
+# the toolchain). The tests take the example plugins from FLOE_PLUGINS_DIR
+# instead of building them again.
+unit: $(VERSITYGW) plugins
+	FLOE_S3TEST_REQUIRE=1 FLOE_PLUGINS_REQUIRE=1 FLOE_PLUGINS_DIR="$(CURDIR)/bin/plugins" PATH="$(GOBIN):$$PATH" $(GO) test -race -timeout 30m ./...
 
 interop: build
 	bash interop/run.sh
@@ -58,7 +59,7 @@ test: lint unit interop
 
 # BENCH_ITEMS sets the export sizes of the end-to-end benchmark.
 BENCH_ITEMS ?= 1000000 4000000
-bench: bench-stages bench-e2e bench-merge
+bench: bench-stages bench-e2e bench-merge bench-plugins
 
 bench-stages:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/ddb/ ./internal/arrowconv/ ./internal/exportgen/
@@ -72,6 +73,14 @@ BENCH_MERGE_ITEMS   ?= 2000000
 BENCH_MERGE_CHANGES ?= 100000
 bench-merge: build
 	bash scripts/bench-merge.sh $(BENCH_MERGE_ITEMS) $(BENCH_MERGE_CHANGES)
+
+# Plugins: ns/item per example and language (the guest call alone and with
+# the host's encoding and checks), then floe run on BENCH_PLUGIN_ITEMS items
+# without a plugin and with pass-through and mask plugins, side by side.
+BENCH_PLUGIN_ITEMS ?= 1000000
+bench-plugins: build plugins
+	FLOE_PLUGINS_REQUIRE=1 $(GO) test -run '^$$' -bench . -benchtime 2s ./plugins/examples/ ./plugins/rust/
+	bash scripts/bench-plugins.sh $(BENCH_PLUGIN_ITEMS)
 
 clean:
 	rm -rf bin .bench .venv-interop

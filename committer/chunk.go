@@ -19,7 +19,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/floe-io/floe/internal/export"
 	"github.com/floe-io/floe/internal/natsbus"
 )
 
@@ -44,6 +43,7 @@ type chunk struct {
 	rescued int64
 	dropped int64
 	failed  int64
+	dropDel int64
 	maxSeq  uint64
 	// tombs are an incremental export's delete batches, staged into a
 	// Parquet file of their own when the chunk is flushed.
@@ -132,6 +132,9 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	}
 	if n, ok := natsbus.IntHeader(h, natsbus.HdrFailed); ok {
 		ch.failed += n
+	}
+	if n, ok := natsbus.IntHeader(h, natsbus.HdrDropDeletes); ok {
+		ch.dropDel += n
 	}
 	return nil
 }
@@ -283,6 +286,7 @@ func (c *Committer) flushChunk(ctx context.Context) error {
 	p.Rescued += ch.rescued
 	p.Dropped += ch.dropped
 	p.Failed += ch.failed
+	p.DropDeletes += ch.dropDel
 	p.MaxSeq = max(p.MaxSeq, ch.maxSeq)
 	p.Inflight = newWriteID()
 	if err := c.state.save(ctx, p); err != nil {
@@ -324,12 +328,8 @@ func (c *Committer) commit(ctx context.Context) error {
 		items += fs.Items
 	}
 	// Every item is a row, a delete, a dead letter, or dropped by a
-	// plugin; an incremental export's dropped new image is a delete.
-	accounted := p.Rows + p.Deletes + p.Failed
-	if p.Plan.ExportType != export.TypeIncremental {
-		accounted += p.Dropped
-	}
-	if items != accounted {
+	// plugin; a dropped new image is a delete too.
+	if accounted := p.Rows + p.Deletes + p.Failed + p.Dropped - p.DropDeletes; items != accounted {
 		return c.fail(ctx, fmt.Errorf("export %s: transformers reported %d items but %d rows, %d deletes, %d dropped and %d failed items were accounted for; refusing to commit", p.Plan.ExportID, items, p.Rows, p.Deletes, p.Dropped, p.Failed), nil)
 	}
 	commitID := newWriteID()
@@ -393,7 +393,7 @@ func (c *Committer) tryCommit(ctx context.Context, dfs []iceberg.DataFile, commi
 	}
 	tx := c.tbl.NewTransaction()
 	var written, remove []iceberg.DataFile
-	if p.Plan.ExportType == export.TypeIncremental {
+	if merges(p.Plan.ExportType) {
 		m, err := c.planMerge(ctx, dfs)
 		if err != nil {
 			return nil, ms, nil, err
@@ -412,7 +412,7 @@ func (c *Committer) tryCommit(ctx context.Context, dfs []iceberg.DataFile, commi
 	case len(add) == 0 && len(written) == 0:
 		// An empty export still gets its snapshot: the marker records it.
 		err = tx.AddFiles(ctx, nil, props, false)
-	case p.Plan.ExportType == export.TypeIncremental:
+	case merges(p.Plan.ExportType):
 		err = tx.NewRowDelta(props).AddRows(add...).AddDeletes(written...).RemoveDeletes(remove...).Commit(ctx)
 	default:
 		err = tx.AddDataFiles(ctx, add, props)

@@ -348,6 +348,9 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 	if err := c.check(plan); err != nil {
 		return refuse(err)
 	}
+	// Dead letters of earlier attempts of this export belong to no
+	// snapshot: this attempt makes its own.
+	c.purgeDeadLetters(ctx, plan.ExportID, "*")
 	p := &pending{Plan: *plan, Files: make(map[int]*fileState, len(plan.Files))}
 	for _, f := range plan.Files {
 		p.Files[f.Index] = &fileState{Batches: -1}
@@ -378,7 +381,7 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 	c.cur = p
 	// A new table's schema is detected; an existing one's is extended by
 	// what an incremental export brings (see evolve).
-	if c.sch == nil || plan.ExportType == export.TypeIncremental && !c.sch.Pinned {
+	if c.sch == nil || merges(plan.ExportType) && !c.sch.Pinned {
 		p.Phase = phaseDetect
 		c.event(natsbus.Event{Status: natsbus.StatusDetecting})
 	} else if err := c.enterLoad(ctx); err != nil {
@@ -422,6 +425,14 @@ func (c *Committer) check(plan *natsbus.Plan) error {
 	if c.tbl != nil {
 		applied = Applied(c.tbl)
 	}
+	if plan.ExportType == natsbus.TypeReplay {
+		if len(applied) == 0 {
+			return fmt.Errorf("table %s holds no export, so it has no dead letters to replay into: load its exports first", c.table)
+		}
+		return nil // outside the chain: newest change wins, row by row
+	}
+	// Replays are outside the chain of exports.
+	applied = slices.DeleteFunc(applied, func(m map[string]string) bool { return m[MarkerExportType] == natsbus.TypeReplay })
 	if plan.ExportType != export.TypeIncremental {
 		if c.tbl == nil && len(plan.Key) == 0 && len(plan.Schema) == 0 {
 			return fmt.Errorf("table %s does not exist yet and its key is unknown: pass --key PK[,SK] (a full export does not record which attributes are the key)", c.table)
@@ -590,6 +601,7 @@ func (c *Committer) ackHeld() {
 func (c *Committer) fail(ctx context.Context, cause error, msg jetstream.Msg) error {
 	p := c.cur
 	c.log.Error("export failed; nothing of it was committed", "export", p.Plan.ExportID, "err", cause)
+	c.purgeDeadLetters(ctx, p.Plan.ExportID, p.Plan.Attempt)
 	c.abortChunk()
 	c.deleteFiles(ctx, p)
 	if err := c.state.clear(ctx); err != nil {
@@ -602,6 +614,24 @@ func (c *Committer) fail(ctx context.Context, cause error, msg jetstream.Msg) er
 	c.event(natsbus.Event{Status: natsbus.StatusFailed, Error: cause.Error()})
 	c.cur, c.sch = nil, nil
 	return c.nextPlan(ctx)
+}
+
+// purgeDeadLetters removes the dead letters of an export's attempt ("*"
+// for all) that failed or is superseded: its items are in no snapshot, and
+// the next attempt dead-letters them again if they fail again. A failure
+// to purge leaves stale letters, which a replay applies harmlessly (newest
+// wins), so it is only logged.
+func (c *Committer) purgeDeadLetters(ctx context.Context, exportID, attempt string) {
+	stream, err := c.js.Stream(ctx, natsbus.DeadLetterStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return
+	}
+	if err == nil {
+		err = stream.Purge(ctx, jetstream.WithPurgeSubject(natsbus.DeadLetterSubject(c.table, exportID, attempt)))
+	}
+	if err != nil {
+		c.log.Warn("removing the dead letters of a failed or superseded attempt", "export", exportID, "attempt", attempt, "err", err)
+	}
 }
 
 // nextPlan starts the oldest plan that waited for the current export.
@@ -634,8 +664,10 @@ func markerProps(p *pending, streamID, commitID string) map[string]string {
 		m[MarkerDropped] = strconv.FormatInt(p.Dropped, 10)
 		m[MarkerFailed] = strconv.FormatInt(p.Failed, 10)
 	}
-	if p.Plan.ExportType == export.TypeIncremental {
+	if merges(p.Plan.ExportType) {
 		m[MarkerItems] = strconv.FormatInt(p.Rows+p.Deletes, 10)
+	}
+	if p.Plan.ExportType == export.TypeIncremental {
 		m[MarkerExportFrom] = p.Plan.ExportFromTime.UTC().Format(time.RFC3339Nano)
 		m[MarkerExportTo] = p.Plan.ExportToTime.UTC().Format(time.RFC3339Nano)
 		m[MarkerExportView] = p.Plan.OutputView

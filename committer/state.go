@@ -53,9 +53,12 @@ type pending struct {
 	// (dead-lettered). Plugins is the chain that transformed the
 	// batches (nil until the first batch, "" for none): every batch of
 	// an export must come from the same chain.
-	Dropped int64   `json:"dropped,omitempty"`
-	Failed  int64   `json:"failed,omitempty"`
-	Plugins *string `json:"plugins,omitempty"`
+	Dropped int64 `json:"dropped,omitempty"`
+	Failed  int64 `json:"failed,omitempty"`
+	// DropDeletes counts the dropped items that became deletes (new
+	// images of changes), which Deletes counts too.
+	DropDeletes int64   `json:"dropDeletes,omitempty"`
+	Plugins     *string `json:"plugins,omitempty"`
 	// MaxSeq is the highest stream sequence of a message made durable.
 	MaxSeq uint64 `json:"maxSeq"`
 }
@@ -69,13 +72,12 @@ func (p *pending) plugins() string {
 }
 
 // kept counts the items that plugins kept: rows and deletes, less the
-// deletes that dropped new images of an incremental export became.
-func (p *pending) kept() int64 {
-	if p.Plan.ExportType == export.TypeIncremental {
-		return p.Rows + p.Deletes - p.Dropped
-	}
-	return p.Rows
-}
+// deletes that dropped new images became.
+func (p *pending) kept() int64 { return p.Rows + p.Deletes - p.DropDeletes }
+
+// merges reports whether exports of type t are applied as row-level
+// merges: incremental exports and replays of dead letters.
+func merges(t string) bool { return t == export.TypeIncremental || t == natsbus.TypeReplay }
 
 type fileState struct {
 	// Batches is the file's batch count, -1 until its final batch is seen.

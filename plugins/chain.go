@@ -109,6 +109,13 @@ func (e *ItemError) Error() string { return "plugin " + e.Plugin + ": " + e.Mess
 // fails; so does a fan-out into more than one item, which would give
 // several rows one key.
 func (c *Chain) Run(ctx context.Context, items []ddb.Item, key []string) ([]Outcome, error) {
+	return c.RunEncoded(ctx, items, nil, key)
+}
+
+// RunEncoded is Run for items whose encodings (AppendItem, back to back)
+// the caller holds in enc: the first plugin gets them without encoding the
+// items again. enc may be nil.
+func (c *Chain) RunEncoded(ctx context.Context, items []ddb.Item, enc []byte, key []string) ([]Outcome, error) {
 	out := make([]Outcome, len(items))
 	cur := items
 	origin := make([]int, len(items)) // index in items of each cur item
@@ -120,7 +127,11 @@ func (c *Chain) Run(ctx context.Context, items []ddb.Item, key []string) ([]Outc
 		if len(cur) == 0 {
 			break
 		}
-		rs, errs, err := c.runStage(ctx, s, cur)
+		var stageEnc []byte
+		if s == 0 {
+			stageEnc = enc
+		}
+		rs, errs, err := c.runStage(ctx, s, cur, stageEnc)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +203,10 @@ func checkKey(key []string, in ddb.Item, produced []ddb.Item) string {
 
 // runStage runs items through stage s, bisecting around failed calls. It
 // returns one Result per item, or the item's error where it failed alone.
-func (c *Chain) runStage(ctx context.Context, s int, items []ddb.Item) ([]Result, []error, error) {
+//
+// enc, when not nil, holds the items' encodings (AppendItem, back to
+// back), used for the first call on the whole batch.
+func (c *Chain) runStage(ctx context.Context, s int, items []ddb.Item, enc []byte) ([]Result, []error, error) {
 	rs := make([]Result, len(items))
 	errs := make([]error, len(items))
 	var run func(lo, hi int) error
@@ -201,7 +215,12 @@ func (c *Chain) runStage(ctx context.Context, s int, items []ddb.Item) ([]Result
 		if err != nil {
 			return err
 		}
-		got, err := in.TransformBatch(ctx, items[lo:hi])
+		var got []Result
+		if enc != nil && lo == 0 && hi == len(items) {
+			got, err = in.transformEncoded(ctx, len(items), enc)
+		} else {
+			got, err = in.TransformBatch(ctx, items[lo:hi])
+		}
 		if err == nil {
 			copy(rs[lo:hi], got)
 			return nil

@@ -186,6 +186,42 @@ type decoder struct {
 	p     int
 	entry int
 	idx   map[string]struct{} // scratch for duplicate names in large maps
+	// trusted skips the checks of text, numbers and names, for bytes
+	// floe encoded itself from checked items.
+	trusted bool
+	// Slabs the decoded attributes and values are cut from: one
+	// allocation per few thousand, not one per attribute list.
+	attrSlab []ddb.Attr
+	valSlab  []ddb.Value
+}
+
+// slabSize is the number of elements of a decoder's slab.
+const slabSize = 1024
+
+// newAttrs returns n attributes cut from the slab.
+func (d *decoder) newAttrs(n int) []ddb.Attr {
+	if n > slabSize/4 {
+		return make([]ddb.Attr, n)
+	}
+	if len(d.attrSlab) < n {
+		d.attrSlab = make([]ddb.Attr, slabSize)
+	}
+	a := d.attrSlab[:n:n]
+	d.attrSlab = d.attrSlab[n:]
+	return a
+}
+
+// newValues returns n values cut from the slab.
+func (d *decoder) newValues(n int) []ddb.Value {
+	if n > slabSize/4 {
+		return make([]ddb.Value, n)
+	}
+	if len(d.valSlab) < n {
+		d.valSlab = make([]ddb.Value, slabSize)
+	}
+	v := d.valSlab[:n:n]
+	d.valSlab = d.valSlab[n:]
+	return v
 }
 
 func (d *decoder) errorf(format string, args ...any) *DecodeError {
@@ -273,7 +309,7 @@ func (d *decoder) attrs(depth int, what string) ([]ddb.Attr, error) {
 	if err != nil {
 		return nil, err
 	}
-	attrs := make([]ddb.Attr, n)
+	attrs := d.newAttrs(n)
 	for i := range attrs {
 		name, err := d.bytes("attribute name")
 		if err != nil {
@@ -282,13 +318,16 @@ func (d *decoder) attrs(depth int, what string) ([]ddb.Attr, error) {
 		if len(name) == 0 {
 			return nil, d.errorf("attribute name is empty")
 		}
-		if !utf8.Valid(name) {
+		if !d.trusted && !utf8.Valid(name) {
 			return nil, d.errorf("attribute name %q is not valid UTF-8", name)
 		}
 		attrs[i].Name = name
 		if err := d.value(&attrs[i].Value, depth); err != nil {
 			return nil, err
 		}
+	}
+	if d.trusted {
+		return attrs, nil
 	}
 	if i := d.duplicate(attrs); i >= 0 {
 		return nil, d.errorf("attribute name %q occurs more than once", attrs[i].Name)
@@ -335,7 +374,7 @@ func (d *decoder) value(v *ddb.Value, depth int) error {
 		if err != nil {
 			return err
 		}
-		if !utf8.Valid(b) {
+		if !d.trusted && !utf8.Valid(b) {
 			return d.errorf("S value is not valid UTF-8")
 		}
 		*v = ddb.Value{Kind: ddb.S, Bytes: b}
@@ -344,7 +383,7 @@ func (d *decoder) value(v *ddb.Value, depth int) error {
 		if err != nil {
 			return err
 		}
-		if !ddb.ValidNumber(b) {
+		if !d.trusted && !ddb.ValidNumber(b) {
 			return d.errorf("N value %q is not a number", b)
 		}
 		*v = ddb.Value{Kind: ddb.N, Bytes: b}
@@ -376,7 +415,7 @@ func (d *decoder) value(v *ddb.Value, depth int) error {
 		if err != nil {
 			return err
 		}
-		list := make([]ddb.Value, n)
+		list := d.newValues(n)
 		for i := range list {
 			if err := d.value(&list[i], depth+1); err != nil {
 				return err
@@ -416,18 +455,19 @@ func (d *decoder) set(v *ddb.Value, k ddb.Kind) error {
 	if n == 0 {
 		return d.errorf("%s value is an empty set (DynamoDB sets have at least one element)", k)
 	}
-	list := make([]ddb.Value, n)
+	list := d.newValues(n)
 	for i := range list {
 		b, err := d.bytes(elemWhat)
 		if err != nil {
 			return err
 		}
-		switch k {
-		case ddb.SS:
+		switch {
+		case d.trusted:
+		case k == ddb.SS:
 			if !utf8.Valid(b) {
 				return d.errorf("SS element %d is not valid UTF-8", i)
 			}
-		case ddb.NS:
+		case k == ddb.NS:
 			if !ddb.ValidNumber(b) {
 				return d.errorf("NS element %q is not a number", b)
 			}
@@ -467,9 +507,11 @@ func DecodeBatch(b []byte) ([]ddb.Item, error) {
 }
 
 // DecodeItems decodes n items encoded back to back by AppendItem, with
-// no count before them. The items' byte slices alias b.
+// no count before them. The items' byte slices alias b. It trusts b to
+// come from AppendItem of valid items: it checks the structure, not the
+// text, numbers and names inside.
 func DecodeItems(b []byte, n int) ([]ddb.Item, error) {
-	d := decoder{b: b, entry: -1}
+	d := decoder{b: b, entry: -1, trusted: true}
 	items := make([]ddb.Item, n)
 	for i := range items {
 		d.entry = i

@@ -166,6 +166,25 @@ func (in *Instance) TransformBatch(ctx context.Context, items []ddb.Item) ([]Res
 		return nil, nil
 	}
 	in.in = AppendBatch(in.in[:0], items)
+	return in.transformBatch(ctx, len(items))
+}
+
+// transformEncoded is TransformBatch for n items already encoded back to
+// back by AppendItem in enc: it saves encoding them again.
+func (in *Instance) transformEncoded(ctx context.Context, n int, enc []byte) ([]Result, error) {
+	if in.dead {
+		return nil, in.deadError("transform_batch")
+	}
+	if !in.configured {
+		return nil, errors.New("plugins: TransformBatch called before Configure")
+	}
+	in.in = appendUvarint(in.in[:0], uint32(n))
+	in.in = append(in.in, enc...)
+	return in.transformBatch(ctx, n)
+}
+
+// transformBatch calls transform_batch on the n items encoded in in.in.
+func (in *Instance) transformBatch(ctx context.Context, n int) ([]Result, error) {
 	if uint64(len(in.in)) > uint64(^uint32(0)) {
 		return nil, fmt.Errorf("plugins: batch of %d bytes does not fit a 32-bit memory", len(in.in))
 	}
@@ -181,7 +200,7 @@ func (in *Instance) TransformBatch(ctx context.Context, items []ddb.Item) ([]Res
 	if err != nil {
 		return nil, err
 	}
-	rs, err := DecodeResults(out, len(items))
+	rs, err := DecodeResults(out, n)
 	if err != nil {
 		return nil, in.failed("transform_batch", ErrBadResult, err)
 	}

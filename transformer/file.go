@@ -192,10 +192,6 @@ func (t *Transformer) process(ctx context.Context, task *natsbus.Task, chain *pl
 }
 
 func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plugins.Chain) error {
-	st, err := t.store(ctx, task.Source)
-	if err != nil {
-		return err
-	}
 	det := schema.NewDetector(task.Key)
 	// With plugins, detection sees what the plugins make of the items;
 	// the items they fail are dead-lettered by the load, not here.
@@ -208,7 +204,7 @@ func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plu
 			return nil
 		}}
 	}
-	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line int, raw []byte) error {
+	err := t.read(ctx, task, map[int]*natsbus.DeadLetter{}, func(rec ddb.Record, line int, raw []byte) error {
 		t.Stats.DetectedItems.Add(1)
 		// An incremental export's NewImages are whole items; deletes
 		// carry no attributes to learn from.
@@ -259,20 +255,27 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 	}
 	defer b.Release()
 	incremental := task.ExportType == export.TypeIncremental
+	// A replay's dead letters may hold items of full exports and changes
+	// of incremental ones alike.
+	replay := task.ExportType == natsbus.TypeReplay
 	// Deletes of an incremental export go into batches of their own
 	// (key columns and write timestamp only), marked with HdrDeletes.
 	var del *arrowconv.Builder
-	if incremental {
+	if incremental || replay {
 		if del, err = arrowconv.New(memory.DefaultAllocator, s, ice); err != nil {
 			return permanent(err)
 		}
 		defer del.Release()
 	}
-	st, err := t.store(ctx, task.Source)
-	if err != nil {
-		return err
+	name := "dead letters " + task.File.Key
+	if !replay {
+		st, err := t.store(ctx, task.Source)
+		if err != nil {
+			return err
+		}
+		name = objstore.Location(st, task.File.Key)
 	}
-	name := objstore.Location(st, task.File.Key)
+	letters := map[int]*natsbus.DeadLetter{} // a replay's, by line
 
 	// Batches are cut by line bytes, which are deterministic for a file,
 	// so a retried task cuts the same batches.
@@ -284,6 +287,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 		items     int64
 		dropped   int64 // by plugins, since the last upsert batch
 		failed    int64
+		dropDels  int64 // dropped new images, which became deletes
 		buf       bytes.Buffer
 		payload   []byte
 	)
@@ -312,7 +316,8 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 			if chain != nil {
 				m.Header.Set(natsbus.HdrDropped, strconv.FormatInt(dropped, 10))
 				m.Header.Set(natsbus.HdrFailed, strconv.FormatInt(failed, 10))
-				dropped, failed = 0, 0
+				m.Header.Set(natsbus.HdrDropDeletes, strconv.FormatInt(dropDels, 10))
+				dropped, failed, dropDels = 0, 0, 0
 			}
 		}
 		if final {
@@ -369,11 +374,22 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 			switch {
 			case o.Failure != nil:
 				failed++
-				return t.deadLetter(ctx, task, name, it.line, raw, o.Failure)
+				d := natsbus.DeadLetter{
+					Table: task.Table, ExportID: task.ExportID, Attempt: task.Attempt, ExportType: task.ExportType,
+					Format: task.Format, Source: name, FileIndex: task.File.Index, Line: it.line,
+				}
+				if replay {
+					// Failed again: keep where the item came from.
+					d = *letters[it.line]
+					d.Replay = task.ExportID + "/" + task.Attempt
+				}
+				d.Record = raw
+				return t.deadLetter(ctx, task, &d, o.Failure)
 			case o.Dropped():
 				dropped++
 				t.Stats.Dropped.Add(1)
-				if incremental {
+				if it.ts != 0 { // a change's new image: the row goes
+					dropDels++
 					return appendDelete(keyOf(in, s.Key), it.ts, it.line)
 				}
 				return nil
@@ -386,7 +402,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 			return nil
 		}}
 	}
-	err = ReadFile(ctx, st, task.Format, task.File, func(rec ddb.Record, line int, raw []byte) error {
+	err = t.read(ctx, task, letters, func(rec ddb.Record, line int, raw []byte) error {
 		n := len(raw) + 1
 		t.Stats.Items.Add(1)
 		t.Stats.Bytes.Add(int64(n))
@@ -399,11 +415,11 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 		switch {
 		case incremental && rec.Item != nil:
 			return permanent(fmt.Errorf("data file %s line %d: a full export record in an incremental export", name, line))
-		case !incremental && rec.Item == nil:
+		case !incremental && !replay && rec.Item == nil:
 			return permanent(fmt.Errorf("data file %s line %d: an incremental export record in a full export", name, line))
-		case !incremental && fd != nil:
+		case rec.Item != nil && fd != nil:
 			flushed, err = fd.add(ctx, rec.Item, line, raw, 0)
-		case !incremental:
+		case rec.Item != nil:
 			err = appendRow(rec.Item, 0, line)
 		default:
 			if err := checkKeys(&rec, s.Key); err != nil {

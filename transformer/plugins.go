@@ -65,7 +65,7 @@ func (f *feed) flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("re-reading queued items: %w", err) // a bug: floe encoded them
 	}
-	outs, err := f.chain.Run(ctx, in, f.key)
+	outs, err := f.chain.RunEncoded(ctx, in, f.enc, f.key)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -83,27 +83,26 @@ func (f *feed) flush(ctx context.Context) error {
 	return nil
 }
 
-// deadLetter publishes an item a plugin failed to the dead-letter stream.
-// Its message id makes a retried task's dead letter a duplicate the
-// server drops.
-func (t *Transformer) deadLetter(ctx context.Context, task *natsbus.Task, source string, line int, raw []byte, f *plugins.Failure) error {
-	d := natsbus.DeadLetter{
-		Table: task.Table, ExportID: task.ExportID, Attempt: task.Attempt, ExportType: task.ExportType,
-		Format: task.Format, Source: source, FileIndex: task.File.Index, Line: line,
-		Plugin: f.Plugin.String(), Error: f.Err.Error(), Time: time.Now().UTC(), Record: raw,
-	}
-	body, err := json.Marshal(&d)
+// deadLetter publishes an item a plugin failed to the dead-letter
+// stream: d says where it came from, f why it failed. Its message id makes
+// a retried task's dead letter a duplicate the server drops.
+//
+// It goes on the subject of the task's export attempt (for a replay, the
+// replay's), which the committer purges if the attempt fails.
+func (t *Transformer) deadLetter(ctx context.Context, task *natsbus.Task, d *natsbus.DeadLetter, f *plugins.Failure) error {
+	d.Plugin, d.Error, d.Time = f.Plugin.String(), f.Err.Error(), time.Now().UTC()
+	body, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	m := nats.NewMsg(natsbus.DeadLetterSubject(task.Table))
+	m := nats.NewMsg(natsbus.DeadLetterSubject(task.Table, task.ExportID, task.Attempt))
 	m.Header.Set(jetstream.MsgIDHeader, d.MsgID())
 	m.Data = body
 	if err := t.publish(ctx, m); err != nil {
-		return fmt.Errorf("dead-lettering line %d of %s: %w", line, source, err)
+		return fmt.Errorf("dead-lettering line %d of %s: %w", d.Line, d.Source, err)
 	}
 	t.Stats.Failed.Add(1)
-	t.log.Warn("plugin failed an item; it is in the dead-letter stream", "file", source, "line", line, "plugin", d.Plugin, "err", d.Error)
+	t.log.Warn("plugin failed an item; it is in the dead-letter stream", "file", d.Source, "line", d.Line, "plugin", d.Plugin, "err", d.Error)
 	return nil
 }
 

@@ -166,11 +166,55 @@ func TestPluginsInRun(t *testing.T) {
 	if code, out, stderr := floe(t, "dlq", "purge", "--warehouse", wh, "--table", "ddb.orders", "--export", "no-such-export"); code != 0 || !strings.Contains(out, "removed 0 dead letters") {
 		t.Fatalf("dlq purge of another export: exit %d %s %s", code, out, stderr)
 	}
-	if code, out, stderr := floe(t, "dlq", "purge", "--warehouse", wh, "--table", "ddb.orders"); code != 0 || !strings.Contains(out, "removed 7 dead letters") {
-		t.Fatalf("dlq purge: exit %d %s %s", code, out, stderr)
+
+	// Replaying through the same plugin fails them all again: the letters
+	// are replaced by new ones, and the table does not change.
+	replay := func(config string) string {
+		t.Helper()
+		code, out, stderr := floe(t, "dlq", "replay", "--warehouse", wh, "--table", "ddb.orders", "--plugin", wasm, "--plugin-config", config,
+			"--plugin-timeout", "1s", "--plugin-memory", "32MiB")
+		if code != 0 {
+			t.Fatalf("dlq replay: exit %d\n%s\n%s", code, out, stderr)
+		}
+		return out
+	}
+	if out := replay(`{"attribute":"email"}`); !strings.Contains(out, "replayed 7 dead letters into ddb.orders") || !strings.Contains(out, "0 kept, 0 dropped, 7 failed again") {
+		t.Fatalf("replay through the same plugin:\n%s", out)
+	}
+	if n := len(readTable(t, wh)); n != kept {
+		t.Fatalf("after a replay that failed again: %d rows, want %d", n, kept)
+	}
+	// The fixed plugin (here: the statuses no longer select a failure)
+	// brings them into the table; the letters go.
+	if out := replay(`{"attribute":"email","status":"no-such-attribute"}`); !strings.Contains(out, "7 kept, 0 dropped, 0 failed again") {
+		t.Fatalf("replay through the fixed plugin:\n%s", out)
+	}
+	items = readTable(t, wh)
+	if len(items) != in-dropped {
+		t.Fatalf("after the replay: %d rows, want %d", len(items), in-dropped)
+	}
+	statuses = map[string]bool{}
+	for _, it := range items {
+		statuses[string(it.Get("status").Bytes)] = true
+		if v := it.Get("email"); v != nil && v.Kind == ddb.S && string(v.Bytes) != "***" {
+			t.Fatalf("unmasked email in %s", it)
+		}
+	}
+	for _, mode := range modes {
+		if statuses[mode] != (failing[mode] != "") {
+			t.Errorf("status %s in the table: %v", mode, statuses[mode])
+		}
 	}
 	if code, out, _ := floe(t, "dlq", "list", "--warehouse", wh, "--table", "ddb.orders"); code != 0 || !strings.Contains(out, "no dead letters for ddb.orders") {
-		t.Fatalf("dlq list after purge: %s", out)
+		t.Fatalf("dlq list after the replay: %s", out)
+	}
+	code, info, _ = floe(t, "table", "info", "--warehouse", wh, "--table", "ddb.orders", "--json")
+	ti.Snapshots = nil
+	if err := json.Unmarshal([]byte(info), &ti); code != 0 || err != nil {
+		t.Fatal(info)
+	}
+	if m := ti.Snapshots[len(ti.Snapshots)-1].Floe; m["floe.export-type"] != "DEAD_LETTER_REPLAY" || m["floe.kept"] != "7" {
+		t.Fatalf("replay marker = %v", m)
 	}
 }
 
@@ -325,5 +369,11 @@ func TestPluginsIncremental(t *testing.T) {
 	}
 	if d := testutil.Diff(readTable(t, wh), wantItems, key, 10); d != "" {
 		t.Fatal(d)
+	}
+	if code, out, stderr := floe(t, "dlq", "purge", "--warehouse", wh, "--table", "ddb.orders"); code != 0 || !strings.Contains(out, "removed 1 dead letters") {
+		t.Fatalf("dlq purge: exit %d %s %s", code, out, stderr)
+	}
+	if code, out, _ := floe(t, "dlq", "list", "--warehouse", wh, "--table", "ddb.orders"); code != 0 || !strings.Contains(out, "no dead letters for ddb.orders") {
+		t.Fatalf("dlq list after purge: %s", out)
 	}
 }

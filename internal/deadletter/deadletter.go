@@ -5,11 +5,14 @@ package deadletter
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/floe-io/floe/internal/natsbus"
@@ -39,12 +42,12 @@ func List(ctx context.Context, js jetstream.JetStream, f Filter, fn func(*Letter
 	if err != nil {
 		return fmt.Errorf("dead-letter stream: %w", err)
 	}
-	subject := natsbus.DeadLetterSubject(f.Table)
+	subject := natsbus.DeadLetterFilter(f.Table)
 	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return fmt.Errorf("dead-letter stream: %w", err)
 	}
-	if info.State.Subjects[subject] == 0 {
+	if len(info.State.Subjects) == 0 {
 		return nil
 	}
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
@@ -127,15 +130,53 @@ func Purge(ctx context.Context, js jetstream.JetStream, f Filter) (int, error) {
 		return 0, err
 	}
 	if f.ExportID == "" && len(seqs) > 0 {
-		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(natsbus.DeadLetterSubject(f.Table)), jetstream.WithPurgeSequence(seqs[len(seqs)-1]+1)); err != nil {
+		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(natsbus.DeadLetterFilter(f.Table)), jetstream.WithPurgeSequence(seqs[len(seqs)-1]+1)); err != nil {
 			return 0, fmt.Errorf("purging dead letters: %w", err)
 		}
 		return len(seqs), nil
 	}
-	for i, seq := range seqs {
-		if err := stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return i, fmt.Errorf("removing dead letter %d: %w", seq, err)
-		}
+	if err := Delete(ctx, js, seqs); err != nil {
+		return 0, err
 	}
 	return len(seqs), nil
+}
+
+// ReplayBatch is the number of dead letters per task of a replay.
+const ReplayBatch = 2000
+
+// ReplayPlan returns the plan that applies the items of seqs (dead
+// letters of table, oldest first) to the table again. Its export id
+// derives from the sequences, so a replay interrupted after its commit
+// and run again finds itself applied instead of applying twice.
+func ReplayPlan(table string, seqs []uint64) natsbus.Plan {
+	h := sha256.New()
+	for _, s := range seqs {
+		_ = binary.Write(h, binary.BigEndian, s)
+	}
+	p := natsbus.Plan{
+		Attempt: uuid.NewString()[:8], Table: table, Source: "dlq",
+		ExportID:   fmt.Sprintf("replay-%d-%d-%x", seqs[0], seqs[len(seqs)-1], h.Sum(nil)[:4]),
+		ExportType: natsbus.TypeReplay, ExportTime: time.Now().UTC(), ItemCount: int64(len(seqs)),
+	}
+	for i := 0; i*ReplayBatch < len(seqs); i++ {
+		part := seqs[i*ReplayBatch : min((i+1)*ReplayBatch, len(seqs))]
+		p.Files = append(p.Files, natsbus.File{
+			Index: i, Key: fmt.Sprintf("%d-%d", part[0], part[len(part)-1]), ItemCount: int64(len(part)), Seqs: part,
+		})
+	}
+	return p
+}
+
+// Delete removes the dead letters seqs (those already gone are no error).
+func Delete(ctx context.Context, js jetstream.JetStream, seqs []uint64) error {
+	stream, err := js.Stream(ctx, natsbus.DeadLetterStream)
+	if err != nil {
+		return fmt.Errorf("dead-letter stream: %w", err)
+	}
+	for _, seq := range seqs {
+		if err := stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return fmt.Errorf("removing dead letter %d: %w", seq, err)
+		}
+	}
+	return nil
 }

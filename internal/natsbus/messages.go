@@ -28,6 +28,9 @@ const (
 	// dead-letter stream): with the rows, they account for every item.
 	HdrDropped = "Floe-Dropped"
 	HdrFailed  = "Floe-Failed"
+	// HdrDropDeletes counts the dropped items that became deletes (new
+	// images of incremental changes): they are rows of delete batches too.
+	HdrDropDeletes = "Floe-Drop-Deletes"
 	// HdrPlugins names the plugin chain that made the batch
 	// (plugins.Identity); absent when no plugin ran.
 	HdrPlugins = "Floe-Plugins"
@@ -53,7 +56,16 @@ type File struct {
 	Key       string `json:"key"`
 	ItemCount int64  `json:"itemCount"`
 	MD5       string `json:"md5"`
+	// Seqs are the dead letters a replay's "file" is made of (their
+	// sequences in DeadLetterStream); Key then only names them.
+	Seqs []uint64 `json:"seqs,omitempty"`
 }
+
+// TypeReplay is the export type of a replay of dead letters (floe dlq
+// replay): their items applied again, through the plugins as they are
+// now, as a row-level merge like an incremental export's, but outside the
+// chain of exports.
+const TypeReplay = "DEAD_LETTER_REPLAY"
 
 // Plan asks a table's committer to apply one export. It is published by
 // floe submit / floe run; the committer turns it into tasks when the table
@@ -142,17 +154,19 @@ type Event struct {
 // stream: the export line as it was read, where it came from, and why it
 // failed.
 type DeadLetter struct {
-	Table      string    `json:"table"`
-	ExportID   string    `json:"exportId"`
-	Attempt    string    `json:"attempt"`
-	ExportType string    `json:"exportType"`
-	Format     string    `json:"format"`
-	Source     string    `json:"source"` // the data file, as the user names it
-	FileIndex  int       `json:"fileIndex"`
-	Line       int       `json:"line"`
-	Plugin     string    `json:"plugin"` // name and version
-	Error      string    `json:"error"`
-	Time       time.Time `json:"time"`
+	Table      string `json:"table"`
+	ExportID   string `json:"exportId"`
+	Attempt    string `json:"attempt"`
+	ExportType string `json:"exportType"`
+	Format     string `json:"format"`
+	Source     string `json:"source"` // the data file, as the user names it
+	FileIndex  int    `json:"fileIndex"`
+	Line       int    `json:"line"`
+	// Replay is the replay that failed the item again, if one did.
+	Replay string    `json:"replay,omitempty"`
+	Plugin string    `json:"plugin"` // name and version
+	Error  string    `json:"error"`
+	Time   time.Time `json:"time"`
 	// Record is the export line, byte for byte.
 	Record []byte `json:"record"`
 }
@@ -160,6 +174,9 @@ type DeadLetter struct {
 // MsgID is the dead letter's Nats-Msg-Id: a retried task dead-letters an
 // item once.
 func (d *DeadLetter) MsgID() string {
+	if d.Replay != "" {
+		return fmt.Sprintf("dlq:%s:%s:%s:%d:%d", d.Replay, d.ExportID, d.Attempt, d.FileIndex, d.Line)
+	}
 	return fmt.Sprintf("dlq:%s:%s:%d:%d", d.ExportID, d.Attempt, d.FileIndex, d.Line)
 }
 

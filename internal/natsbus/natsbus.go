@@ -177,8 +177,28 @@ func TaskSubject(table string) string { return "floe.tasks." + token(table) }
 // BatchSubject is the subject of a table's batches and plans.
 func BatchSubject(table string) string { return "floe.batches." + token(table) }
 
-// DeadLetterSubject is the subject of a table's dead letters.
-func DeadLetterSubject(table string) string { return "floe.dlq." + token(table) }
+// DeadLetterSubject is the subject of the dead letters of one attempt of
+// an export (or a replay) of a table: a failed attempt's letters can be
+// purged at once, since its items are in no snapshot. attempt may be "*"
+// to name every attempt, for a purge or a filter.
+func DeadLetterSubject(table, exportID, attempt string) string {
+	return "floe.dlq." + token(table) + "." + subjectToken(exportID) + "." + attempt
+}
+
+// DeadLetterFilter is the subject filter of all dead letters of a table.
+func DeadLetterFilter(table string) string { return "floe.dlq." + token(table) + ".>" }
+
+// subjectToken makes s one subject token: DynamoDB export ids are digits,
+// letters and dashes, but a token must never hold a dot, a wildcard or
+// white space whatever comes.
+func subjectToken(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '*' || r == '>' || r <= ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
 
 // EventSubject is the (core NATS, not persisted) subject on which a
 // table's committer announces what it did with each export.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -151,7 +152,7 @@ func checkPlan(t *testing.T, p *natsbus.Plan, w wantPlan, aws string, o Options)
 	for i, wf := range w.files {
 		f := p.Files[i]
 		want := natsbus.File{Index: i, Key: aws + "/" + wf.rel, ItemCount: wf.count, MD5: wf.md5}
-		if f != want {
+		if !reflect.DeepEqual(f, want) {
 			t.Errorf("%s: file %d = %+v, want %+v", w.id, i, f, want)
 		}
 		// Source "/" with an absolute key: the key is the file's path.

@@ -49,6 +49,9 @@ type Options struct {
 	Fault func(point string)
 	// Plugins run on every item (see transformer.Options.Plugins).
 	Plugins []plugins.Stage
+	// Plans, when set, are applied instead of planning Exports: a replay
+	// of dead letters, say.
+	Plans []natsbus.Plan
 }
 
 // Resumed is appended to the status of an export's final event when this
@@ -169,6 +172,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		groups = append(groups, ps)
 	}
 	plans := planner.Merge(groups...)
+	if len(o.Plans) > 0 {
+		plans = o.Plans
+	}
 	nc, closeNATS, err := OpenEmbedded(ctx, o.Warehouse, o.NatsStore, log)
 	if err != nil {
 		return nil, err

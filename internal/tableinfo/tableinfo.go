@@ -106,6 +106,8 @@ func (i *Info) WriteText(w io.Writer) error {
 			kind = "full"
 		case "INCREMENTAL_EXPORT":
 			kind, upTo = "incremental", m["floe.export-to-time"]
+		case "DEAD_LETTER_REPLAY":
+			kind, upTo = "dlq replay", "-" // outside the chain of exports
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Timestamp.Format(time.RFC3339), s.Operation,
 			liveRows(s.Summary), s.Summary["total-data-files"], dash(s.Summary["total-delete-files"]), m["floe.export-id"], kind, upTo,

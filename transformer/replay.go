@@ -1,0 +1,68 @@
+package transformer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/floe-io/floe/internal/ddb"
+	"github.com/floe-io/floe/internal/natsbus"
+)
+
+// read streams a task's records to fn: the lines of its data file, or,
+// for a replay, the records of its dead letters (whose provenance
+// letters keeps, by line, for dead-lettering them again).
+func (t *Transformer) read(ctx context.Context, task *natsbus.Task, letters map[int]*natsbus.DeadLetter, fn func(rec ddb.Record, line int, raw []byte) error) error {
+	if task.ExportType != natsbus.TypeReplay {
+		st, err := t.store(ctx, task.Source)
+		if err != nil {
+			return err
+		}
+		return ReadFile(ctx, st, task.Format, task.File, fn)
+	}
+	stream, err := t.js.Stream(ctx, natsbus.DeadLetterStream)
+	if err != nil {
+		return fmt.Errorf("dead-letter stream: %w", err)
+	}
+	decoders := map[string]ddb.Decoder{}
+	for i, seq := range task.File.Seqs {
+		msg, err := stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return permanent(fmt.Errorf("dead letter %d is gone (purged, or replayed by another floe dlq replay): replay again to take what is left", seq))
+		}
+		if err != nil {
+			return fmt.Errorf("reading dead letter %d: %w", seq, err)
+		}
+		d := new(natsbus.DeadLetter)
+		if err := json.Unmarshal(msg.Data, d); err != nil {
+			return permanent(fmt.Errorf("dead letter %d is malformed: %w", seq, err))
+		}
+		if d.Table != task.Table {
+			return permanent(fmt.Errorf("dead letter %d belongs to table %s, not %s", seq, d.Table, task.Table))
+		}
+		format := d.Format
+		if format == "" {
+			format = "DYNAMODB_JSON"
+		}
+		dec := decoders[format]
+		if dec == nil {
+			if dec, err = ddb.NewDecoder(format); err != nil {
+				return permanent(fmt.Errorf("dead letter %d: %w", seq, err))
+			}
+			decoders[format] = dec
+		}
+		rec, err := dec.Decode(d.Record)
+		if err != nil {
+			return permanent(fmt.Errorf("dead letter %d (%s line %d): %w", seq, d.Source, d.Line, err))
+		}
+		line := i + 1
+		letters[line] = d
+		if err := fn(rec, line, d.Record); err != nil {
+			return err
+		}
+	}
+	return nil
+}
