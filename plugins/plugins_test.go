@@ -172,7 +172,7 @@ func TestFailuresKillTheInstance(t *testing.T) {
 		want   string        // in the error text
 	}{
 		{"TRAP", Options{}, ErrTrap, 0, "TRAP requested"},
-		{"LOOP", Options{Timeout: 300 * time.Millisecond}, ErrTimeout, 5 * time.Second, "deadline"},
+		{"LOOP", Options{Timeout: time.Second}, ErrTimeout, 6 * time.Second, "deadline"}, // the deadline also bounds instantiating, slow under -race
 		{"OOM", Options{MemoryLimitBytes: 64 << 20}, ErrTrap, 0, "out of memory"},
 		{"GARBAGE", Options{}, ErrBadResult, 0, "outside the guest's"},
 		{"BADBYTES", Options{}, ErrBadResult, 0, "result has 1 entries for a batch of 3"},
