@@ -204,7 +204,7 @@ func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plu
 			return nil
 		}}
 	}
-	err := t.read(ctx, task, map[int]*natsbus.DeadLetter{}, func(rec ddb.Record, line int, raw []byte) error {
+	err := t.read(ctx, task, nil, func(rec ddb.Record, line int, raw []byte) error {
 		t.Stats.DetectedItems.Add(1)
 		// An incremental export's NewImages are whole items; deletes
 		// carry no attributes to learn from.

@@ -13,8 +13,8 @@ import (
 )
 
 // read streams a task's records to fn: the lines of its data file, or,
-// for a replay, the records of its dead letters (whose provenance
-// letters keeps, by line, for dead-lettering them again).
+// for a replay, the records of its dead letters, whose provenance it
+// keeps by line in letters (when not nil) for dead-lettering them again.
 func (t *Transformer) read(ctx context.Context, task *natsbus.Task, letters map[int]*natsbus.DeadLetter, fn func(rec ddb.Record, line int, raw []byte) error) error {
 	if task.ExportType != natsbus.TypeReplay {
 		st, err := t.store(ctx, task.Source)
@@ -59,7 +59,9 @@ func (t *Transformer) read(ctx context.Context, task *natsbus.Task, letters map[
 			return permanent(fmt.Errorf("dead letter %d (%s line %d): %w", seq, d.Source, d.Line, err))
 		}
 		line := i + 1
-		letters[line] = d
+		if letters != nil {
+			letters[line] = d
+		}
 		if err := fn(rec, line, d.Record); err != nil {
 			return err
 		}
