@@ -79,7 +79,7 @@ bench-merge: build
 # without a plugin and with pass-through and mask plugins, side by side.
 BENCH_PLUGIN_ITEMS ?= 1000000
 bench-plugins: build plugins
-	FLOE_PLUGINS_REQUIRE=1 $(GO) test -run '^$$' -bench . -benchtime 2s ./plugins/examples/ ./plugins/rust/
+	FLOE_PLUGINS_REQUIRE=1 $(GO) test -run '^$$' -bench . -benchtime 2s ./plugins/examples/ ./plugins/rust/ ./transformer/
 	bash scripts/bench-plugins.sh $(BENCH_PLUGIN_ITEMS)
 
 clean:

@@ -136,8 +136,8 @@ func (c *Chain) RunEncoded(ctx context.Context, items []ddb.Item, enc []byte, ke
 			return nil, err
 		}
 		info := c.stages[s].Runtime.Info()
-		var next []ddb.Item
-		var nextOrigin []int
+		next := make([]ddb.Item, 0, len(cur))
+		nextOrigin := make([]int, 0, len(cur))
 		for i := range rs {
 			o := origin[i]
 			if out[o].Failure != nil {
@@ -150,7 +150,11 @@ func (c *Chain) RunEncoded(ctx context.Context, items []ddb.Item, enc []byte, ke
 			var produced []ddb.Item
 			switch r := rs[i]; r.Status {
 			case StatusPass:
-				produced = cur[i : i+1]
+				// The input item, or the output of an earlier stage,
+				// whose key has been checked.
+				next = append(next, cur[i])
+				nextOrigin = append(nextOrigin, o)
+				continue
 			case StatusModified, StatusFanOut:
 				produced = r.Items
 			case StatusError:
@@ -168,10 +172,17 @@ func (c *Chain) RunEncoded(ctx context.Context, items []ddb.Item, enc []byte, ke
 		}
 		cur, origin = next, nextOrigin
 	}
-	for i, it := range cur {
-		if o := &out[origin[i]]; o.Failure == nil {
-			o.Items = append(o.Items, it)
+	// The items of one origin sit together in cur: slice them out rather
+	// than copy them.
+	for i := 0; i < len(cur); {
+		j := i + 1
+		for j < len(cur) && origin[j] == origin[i] {
+			j++
 		}
+		if o := &out[origin[i]]; o.Failure == nil {
+			o.Items = cur[i:j:j]
+		}
+		i = j
 	}
 	return out, nil
 }

@@ -96,7 +96,7 @@ func appendAttrs(dst []byte, attrs []ddb.Attr) []byte {
 	dst = appendUvarint(dst, uint32(len(attrs)))
 	for i := range attrs {
 		dst = appendBytes(dst, attrs[i].Name)
-		dst = AppendValue(dst, attrs[i].Value)
+		dst = appendValue(dst, &attrs[i].Value)
 	}
 	return dst
 }
@@ -105,6 +105,12 @@ func appendAttrs(dst []byte, attrs []ddb.Attr) []byte {
 // A Value of an invalid Kind has no encoding and is written as NULL, as
 // package ddb's JSON encoder does; decoded values never have one.
 func AppendValue(dst []byte, v ddb.Value) []byte {
+	return appendValue(dst, &v)
+}
+
+// appendValue is AppendValue without copying the Value on every call: a
+// hot path, once per value of every item a plugin sees.
+func appendValue(dst []byte, v *ddb.Value) []byte {
 	switch v.Kind {
 	case ddb.S, ddb.N, ddb.B:
 		dst = append(dst, byte(v.Kind))
@@ -125,7 +131,7 @@ func AppendValue(dst []byte, v ddb.Value) []byte {
 		dst = append(dst, tagL)
 		dst = appendUvarint(dst, uint32(len(v.List)))
 		for i := range v.List {
-			dst = AppendValue(dst, v.List[i])
+			dst = appendValue(dst, &v.List[i])
 		}
 		return dst
 	case ddb.M:

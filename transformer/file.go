@@ -68,20 +68,14 @@ type sourceError struct{ err error }
 func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
-// ReadFile streams the records of one data file to fn, with the 1-based
-// line number and the bytes of each record's line (without its newline;
-// valid only during the call, like the record). It verifies the
+// ReadFile decodes the records of one data file with dec and streams them
+// to fn, with the 1-based line number and the bytes of each record's line
+// (without its newline; valid only during the call, like the record unless
+// fn keeps it with dec.Keep). It verifies the
 // file's MD5 and its item count against the manifest. Errors name the file
 // and line and say what to do; errors that retrying cannot fix (the file's
 // content is wrong) satisfy IsPermanent.
-func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.File, fn func(rec ddb.Record, line int, raw []byte) error) error {
-	if format == "" {
-		format = "DYNAMODB_JSON"
-	}
-	dec, err := ddb.NewDecoder(format)
-	if err != nil {
-		return permanent(err)
-	}
+func ReadFile(ctx context.Context, st objstore.Store, dec ddb.Decoder, f natsbus.File, fn func(rec ddb.Record, line int, raw []byte) error) error {
 	// Messages name the file as the user knows it (s3://bucket/key or a
 	// path), not by its key in the store.
 	name := objstore.Location(st, f.Key)
@@ -125,6 +119,19 @@ func ReadFile(ctx context.Context, st objstore.Store, format string, f natsbus.F
 		return classify(name, lines.Line(), err)
 	}
 	return nil
+}
+
+// NewDecoder returns the decoder for an export's outputFormat, DynamoDB
+// JSON when it is empty. Its errors satisfy IsPermanent.
+func NewDecoder(format string) (ddb.Decoder, error) {
+	if format == "" {
+		format = "DYNAMODB_JSON"
+	}
+	dec, err := ddb.NewDecoder(format)
+	if err != nil {
+		return nil, permanent(err)
+	}
+	return dec, nil
 }
 
 // readLines decodes every line, then checks the item count. Errors that
@@ -193,18 +200,22 @@ func (t *Transformer) process(ctx context.Context, task *natsbus.Task, chain *pl
 
 func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plugins.Chain) error {
 	det := schema.NewDetector(task.Key)
+	dec, err := NewDecoder(task.Format)
+	if err != nil {
+		return err
+	}
 	// With plugins, detection sees what the plugins make of the items;
 	// the items they fail are dead-lettered by the load, not here.
 	var fd *feed
 	if chain != nil {
-		fd = &feed{chain: chain, key: task.Key, fn: func(_ ddb.Item, _ fedItem, _ []byte, o *plugins.Outcome) error {
+		fd = &feed{chain: chain, dec: dec, key: task.Key, fn: func(_ ddb.Item, _ fedItem, _ []byte, o *plugins.Outcome) error {
 			for _, it := range o.Items {
 				det.Observe(it)
 			}
 			return nil
 		}}
 	}
-	err := t.read(ctx, task, nil, func(rec ddb.Record, line int, raw []byte) error {
+	err = t.read(ctx, task, nil, dec, func(rec ddb.Record, line int, raw []byte) error {
 		t.Stats.DetectedItems.Add(1)
 		// An incremental export's NewImages are whole items; deletes
 		// carry no attributes to learn from.
@@ -276,6 +287,10 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 		name = objstore.Location(st, task.File.Key)
 	}
 	letters := map[int]*natsbus.DeadLetter{} // a replay's, by line
+	dec, err := NewDecoder(task.Format)
+	if err != nil {
+		return err
+	}
 
 	// Batches are cut by line bytes, which are deterministic for a file,
 	// so a retried task cuts the same batches.
@@ -370,7 +385,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 	// row: the item is absent from the table.
 	var fd *feed
 	if chain != nil {
-		fd = &feed{chain: chain, key: s.Key, fn: func(in ddb.Item, it fedItem, raw []byte, o *plugins.Outcome) error {
+		fd = &feed{chain: chain, dec: dec, key: s.Key, fn: func(in ddb.Item, it fedItem, raw []byte, o *plugins.Outcome) error {
 			switch {
 			case o.Failure != nil:
 				failed++
@@ -402,7 +417,7 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 			return nil
 		}}
 	}
-	err = t.read(ctx, task, letters, func(rec ddb.Record, line int, raw []byte) error {
+	err = t.read(ctx, task, letters, dec, func(rec ddb.Record, line int, raw []byte) error {
 		n := len(raw) + 1
 		t.Stats.Items.Add(1)
 		t.Stats.Bytes.Add(int64(n))

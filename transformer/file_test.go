@@ -66,6 +66,15 @@ func generate(t *testing.T, o exportgen.Options) *exportgen.Result {
 
 const fixtures = "../internal/export/testdata"
 
+// readFile is transformer.ReadFile with the decoder for format.
+func readFile(ctx context.Context, st objstore.Store, format string, f natsbus.File, fn func(ddb.Record, int, []byte) error) error {
+	dec, err := transformer.NewDecoder(format)
+	if err != nil {
+		return err
+	}
+	return transformer.ReadFile(ctx, st, dec, f, fn)
+}
+
 func TestReadFile(t *testing.T) {
 	st := localStore(t)
 	json := generate(t, exportgen.Options{Items: 300, Files: 3, Incrementals: 1, ChangesPerIncremental: 40})
@@ -100,7 +109,7 @@ func TestReadFile(t *testing.T) {
 			for _, f := range files {
 				var n int64
 				lastLine := 0
-				err := transformer.ReadFile(testCtx(t), st, format, f, func(rec ddb.Record, line int, raw []byte) error {
+				err := readFile(testCtx(t), st, format, f, func(rec ddb.Record, line int, raw []byte) error {
 					size := len(raw) + 1
 					n++
 					bytes += int64(size)
@@ -206,7 +215,7 @@ func TestReadFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var items int
-			err := transformer.ReadFile(testCtx(t), st, tt.format, tt.file, func(ddb.Record, int, []byte) error {
+			err := readFile(testCtx(t), st, tt.format, tt.file, func(ddb.Record, int, []byte) error {
 				items++
 				return nil
 			})
@@ -252,7 +261,7 @@ func TestReadFileTransient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := transformer.ReadFile(tt.ctx, st, "", files[0], tt.fn)
+			err := readFile(tt.ctx, st, "", files[0], tt.fn)
 			if !errors.Is(err, tt.is) {
 				t.Fatalf("ReadFile error %v, want %v", err, tt.is)
 			}

@@ -15,19 +15,20 @@ import (
 // read streams a task's records to fn: the lines of its data file, or,
 // for a replay, the records of its dead letters, whose provenance it
 // keeps by line in letters (when not nil) for dead-lettering them again.
-func (t *Transformer) read(ctx context.Context, task *natsbus.Task, letters map[int]*natsbus.DeadLetter, fn func(rec ddb.Record, line int, raw []byte) error) error {
+// A data file's lines are decoded with dec; a dead letter's with a decoder
+// of its own, so that its record stays valid like a kept one.
+func (t *Transformer) read(ctx context.Context, task *natsbus.Task, letters map[int]*natsbus.DeadLetter, dec ddb.Decoder, fn func(rec ddb.Record, line int, raw []byte) error) error {
 	if task.ExportType != natsbus.TypeReplay {
 		st, err := t.store(ctx, task.Source)
 		if err != nil {
 			return err
 		}
-		return ReadFile(ctx, st, task.Format, task.File, fn)
+		return ReadFile(ctx, st, dec, task.File, fn)
 	}
 	stream, err := t.js.Stream(ctx, natsbus.DeadLetterStream)
 	if err != nil {
 		return fmt.Errorf("dead-letter stream: %w", err)
 	}
-	decoders := map[string]ddb.Decoder{}
 	for i, seq := range task.File.Seqs {
 		msg, err := stream.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -43,16 +44,9 @@ func (t *Transformer) read(ctx context.Context, task *natsbus.Task, letters map[
 		if d.Table != task.Table {
 			return permanent(fmt.Errorf("dead letter %d belongs to table %s, not %s", seq, d.Table, task.Table))
 		}
-		format := d.Format
-		if format == "" {
-			format = "DYNAMODB_JSON"
-		}
-		dec := decoders[format]
-		if dec == nil {
-			if dec, err = ddb.NewDecoder(format); err != nil {
-				return permanent(fmt.Errorf("dead letter %d: %w", seq, err))
-			}
-			decoders[format] = dec
+		dec, err := NewDecoder(d.Format)
+		if err != nil {
+			return fmt.Errorf("dead letter %d: %w", seq, err)
 		}
 		rec, err := dec.Decode(d.Record)
 		if err != nil {

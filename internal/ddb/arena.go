@@ -1,5 +1,7 @@
 package ddb
 
+import "github.com/valyala/fastjson"
+
 // arena hands out Value, Attr and byte slices that stay valid until reset.
 //
 // Decoders build each item's tree in it so that a steady stream of similar
@@ -98,4 +100,61 @@ func (a *arena) copyString(s string) []byte {
 	dst := a.alloc(len(s))
 	copy(dst, s)
 	return dst
+}
+
+// slot is the memory one decoded record lives in: its arena, and for JSON
+// the parser whose buffer the record's strings and names alias.
+type slot struct {
+	p    fastjson.Parser
+	a    arena
+	line int // length of the last line decoded into it
+}
+
+// maxRecycledLine is the longest line whose slot Release recycles. A slot
+// keeps the memory of the largest line it decoded; recycling only slots of
+// ordinary lines bounds what a decoder holds on to after a few huge items
+// (DynamoDB items reach 400 KB) have been kept.
+const maxRecycledLine = 64 << 10
+
+// slots is a decoder's record memory. Every Decode reuses the current slot
+// unless Keep moved it aside, so a decoder that is never asked to keep
+// anything allocates nothing per line; kept slots come back, warm, from
+// Release.
+type slots struct {
+	cur  *slot
+	kept []*slot
+	free []*slot
+}
+
+// next returns the slot for the next record, sized for a line of n bytes.
+func (s *slots) next(n int) *slot {
+	if s.cur == nil {
+		if k := len(s.free); k > 0 {
+			s.cur, s.free = s.free[k-1], s.free[:k-1]
+		} else {
+			s.cur = new(slot)
+		}
+	}
+	s.cur.line = n
+	s.cur.a.reset()
+	return s.cur
+}
+
+// keep sets the current slot aside until release.
+func (s *slots) keep() {
+	if s.cur != nil {
+		s.kept = append(s.kept, s.cur)
+		s.cur = nil
+	}
+}
+
+// release recycles the kept slots.
+func (s *slots) release() {
+	for i, k := range s.kept {
+		if k.line <= maxRecycledLine {
+			s.free = append(s.free, k)
+		}
+		s.kept[i] = nil
+	}
+	s.kept = s.kept[:0]
 }

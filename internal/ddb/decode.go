@@ -14,8 +14,16 @@ import (
 // export's outputFormat and treat both alike.
 type Decoder interface {
 	// Decode decodes one line. The Record and everything inside it are
-	// valid only until the next call to Decode.
+	// valid only until the next call to Decode, unless Keep is called.
 	Decode(line []byte) (Record, error)
+	// Keep makes the Record of the last Decode, and everything inside
+	// it, stay valid until Release instead: a caller that batches records
+	// keeps them without copying. The caller bounds how many it keeps;
+	// each holds the memory of its line.
+	Keep()
+	// Release ends the validity of every kept Record and recycles their
+	// memory.
+	Release()
 }
 
 var (

@@ -21,7 +21,8 @@ import (
 // Ion reader itself allocates per value, so it is slower than JSONDecoder;
 // DYNAMODB_JSON is the format to pick for throughput.
 type IonDecoder struct {
-	a   arena
+	s   slots
+	a   *arena // of the current slot
 	src bytes.Reader
 	buf *bufio.Reader
 
@@ -61,8 +62,14 @@ func (d *IonDecoder) Decode(line []byte) (rec Record, err error) {
 	return rec, asError(derr)
 }
 
+// Keep implements Decoder.
+func (d *IonDecoder) Keep() { d.s.keep() }
+
+// Release implements Decoder.
+func (d *IonDecoder) Release() { d.s.release() }
+
 func (d *IonDecoder) decode(line []byte) (Record, *DecodeError) {
-	d.a.reset()
+	d.a = &d.s.next(len(line)).a
 	d.vals, d.attrs = d.vals[:0], d.attrs[:0]
 	if blank(line) {
 		return Record{}, noRecord("line is blank")

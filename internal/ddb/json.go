@@ -18,8 +18,9 @@ import (
 // valid only until the next call to Decode. A JSONDecoder is not safe for
 // concurrent use; give each goroutine its own.
 type JSONDecoder struct {
-	p   fastjson.Parser
-	a   arena
+	s   slots
+	p   *fastjson.Parser // of the current slot
+	a   *arena           // of the current slot
 	idx []int32
 }
 
@@ -37,8 +38,15 @@ func (d *JSONDecoder) Decode(line []byte) (Record, error) {
 	return rec, asError(err)
 }
 
+// Keep implements Decoder.
+func (d *JSONDecoder) Keep() { d.s.keep() }
+
+// Release implements Decoder.
+func (d *JSONDecoder) Release() { d.s.release() }
+
 func (d *JSONDecoder) decode(line []byte) (Record, *DecodeError) {
-	d.a.reset()
+	sl := d.s.next(len(line))
+	d.p, d.a = &sl.p, &sl.a
 	if blank(line) {
 		return Record{}, noRecord("line is blank")
 	}

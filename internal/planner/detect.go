@@ -60,11 +60,16 @@ func Detect(ctx context.Context, o Options, workers int) (*DetectResult, error) 
 		wg.Go(func() {
 			for j := range ch {
 				det := schema.NewDetector(o.Key)
-				errs[j.slot] = transformer.ReadFile(ctx, st, j.plan.Format, j.file, func(rec ddb.Record, _ int, _ []byte) error {
+				stats[j.slot] = det
+				dec, err := transformer.NewDecoder(j.plan.Format)
+				if err != nil {
+					errs[j.slot] = err
+					continue
+				}
+				errs[j.slot] = transformer.ReadFile(ctx, st, dec, j.file, func(rec ddb.Record, _ int, _ []byte) error {
 					det.Observe(rec.Item)
 					return nil
 				})
-				stats[j.slot] = det
 			}
 		})
 	}
