@@ -345,6 +345,11 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusSkipped, Message: "already applied"})
 		return msg.Ack()
 	}
+	if covered(c.tbl, plan) {
+		log.Info("export is older than what the table holds, whose older snapshots have been expired; skipping")
+		c.event(natsbus.Event{ExportID: plan.ExportID, Attempt: plan.Attempt, Status: natsbus.StatusSkipped, Message: "covered by the table (older snapshots expired)"})
+		return msg.Ack()
+	}
 	if err := c.check(plan); err != nil {
 		return refuse(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/floe-io/floe/internal/export"
+	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/schema"
 )
 
@@ -56,22 +57,62 @@ const (
 )
 
 // Applied lists the exports already in a table, from the commit markers in
-// the snapshot ancestry of its current snapshot, newest first.
+// the snapshot ancestry of its current snapshot, newest first. Markers of
+// expired snapshots are gone (see covered).
 func Applied(tbl *table.Table) []map[string]string {
-	var out []map[string]string
+	out, _ := ancestry(tbl)
+	return out
+}
+
+// ancestry returns the markers of the current snapshot's ancestry, newest
+// first, and whether the ancestry is cut short: an ancestor has been
+// expired.
+func ancestry(tbl *table.Table) (markers []map[string]string, cut bool) {
 	meta := tbl.Metadata()
 	for snap := meta.CurrentSnapshot(); snap != nil; {
 		if snap.Summary != nil {
 			if _, ok := snap.Summary.Properties[MarkerExportID]; ok {
-				out = append(out, snap.Summary.Properties)
+				markers = append(markers, snap.Summary.Properties)
 			}
 		}
 		if snap.ParentSnapshotID == nil {
 			break
 		}
-		snap = meta.SnapshotByID(*snap.ParentSnapshotID)
+		if snap = meta.SnapshotByID(*snap.ParentSnapshotID); snap == nil {
+			cut = true
+		}
 	}
-	return out
+	return markers, cut
+}
+
+// covered reports whether an export the table shows no marker of is one
+// whose marker may have been expired (floe maintain): the table's history
+// is cut, and the export ends no later than the changes the table holds.
+// Either way the table holds a newer state than the export brings, so it
+// is skipped like an applied one.
+func covered(tbl *table.Table, plan *natsbus.Plan) bool {
+	if tbl == nil || plan.ExportType == natsbus.TypeReplay {
+		return false
+	}
+	markers, cut := ancestry(tbl)
+	if !cut {
+		return false
+	}
+	for _, m := range markers {
+		if m[MarkerExportType] == natsbus.TypeReplay {
+			continue
+		}
+		end, err := chainEnd(m)
+		if err != nil {
+			return false
+		}
+		ends := plan.ExportTime
+		if plan.ExportType == export.TypeIncremental {
+			ends = plan.ExportToTime
+		}
+		return !ends.After(end)
+	}
+	return false
 }
 
 // chainEnd is the time up to which a table holds the DynamoDB table's

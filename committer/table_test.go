@@ -13,6 +13,8 @@ import (
 
 	"github.com/floe-io/floe/internal/catalog"
 	"github.com/floe-io/floe/internal/ddb"
+	"github.com/floe-io/floe/internal/export"
+	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/schema"
 )
 
@@ -275,6 +277,56 @@ func TestApplied(t *testing.T) {
 	for _, tt := range tests {
 		if got := isApplied(tt.tbl, tt.exportID); got != tt.want {
 			t.Errorf("isApplied(tbl=%v, %q) = %v, want %v", tt.tbl != nil, tt.exportID, got, tt.want)
+		}
+	}
+}
+
+// TestCovered: once snapshot expiry has cut a table's ancestry, an export
+// that ends no later than the newest marker's chain end is covered; before
+// that, and for later exports and replays, it is not.
+func TestCovered(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, tbl := newTable(t, ctx)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	full := marker("01704067200000-a1b2c3d4")
+	full[MarkerExportTime] = t0.Format(time.RFC3339Nano)
+	inc := marker("01704070800000-e5f6a7b8")
+	inc[MarkerExportType], inc[MarkerExportFrom], inc[MarkerExportTo] = export.TypeIncremental, t0.Format(time.RFC3339Nano), t1.Format(time.RFC3339Nano)
+	tbl = commitEmpty(t, ctx, tbl, full)
+	whole := commitEmpty(t, ctx, tbl, inc)
+	tx := whole.NewTransaction()
+	if err := tx.ExpireSnapshots(table.WithOlderThan(0), table.WithRetainLast(1)); err != nil {
+		t.Fatal(err)
+	}
+	cut, err := tx.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(cut.Metadata().Snapshots()); n != 1 {
+		t.Fatalf("%d snapshots after expiry, want 1", n)
+	}
+	fullPlan := &natsbus.Plan{ExportType: export.TypeFull, ExportTime: t0}
+	incPlan := func(from, to time.Time) *natsbus.Plan {
+		return &natsbus.Plan{ExportType: export.TypeIncremental, ExportFromTime: from, ExportToTime: to}
+	}
+	for _, tt := range []struct {
+		name string
+		tbl  *table.Table
+		plan *natsbus.Plan
+		want bool
+	}{
+		{"full export, whole history", whole, fullPlan, false},
+		{"full export, cut history", cut, fullPlan, true},
+		{"incremental up to the chain end", cut, incPlan(t0, t1), true},
+		{"incremental after the chain end", cut, incPlan(t1, t2), false},
+		{"later full export", cut, &natsbus.Plan{ExportType: export.TypeFull, ExportTime: t2}, false},
+		{"replay", cut, &natsbus.Plan{ExportType: natsbus.TypeReplay, ExportTime: t0}, false},
+		{"no table", nil, fullPlan, false},
+	} {
+		if got := covered(tt.tbl, tt.plan); got != tt.want {
+			t.Errorf("%s: covered = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

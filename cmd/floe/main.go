@@ -146,6 +146,7 @@ type cli struct {
 	Committer   committerCmd   `cmd:"" help:"Run a table's committer: write Parquet and commit Iceberg snapshots."`
 	Plugin      pluginCmd      `cmd:"" help:"Work with WebAssembly plugins."`
 	DLQ         dlqCmd         `cmd:"" name:"dlq" help:"Inspect the dead-letter stream: items plugins failed."`
+	Maintain    maintainCmd    `cmd:"" help:"Expire old snapshots and remove unreferenced files of a table, safely beside a running load."`
 }
 
 type schemaCmd struct {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	icecat "github.com/apache/iceberg-go/catalog"
+
+	"github.com/floe-io/floe/internal/catalog"
+	"github.com/floe-io/floe/internal/maintain"
+	"github.com/floe-io/floe/internal/natsbus"
+)
+
+type maintainCmd struct {
+	Warehouse  string        `help:"Local warehouse directory (holds catalog.db)." required:"" placeholder:"PATH"`
+	Table      string        `help:"Table identifier NAMESPACE.NAME." required:"" placeholder:"NS.NAME"`
+	OlderThan  time.Duration `help:"Expire snapshots, and remove files no snapshot references, older than this (Go duration: 72h, 30m). Orphan removal needs at least 1h: younger files may belong to an export a committer is loading." default:"72h"`
+	RetainLast int           `help:"Keep at least this many of the newest snapshots whatever their age. The snapshots back to the newest floe marker are always kept." default:"1"`
+	Skip       []string      `help:"Tasks to skip: expire, orphans." enum:"expire,orphans" placeholder:"TASK"`
+	DryRun     bool          `help:"Print what would be done; change nothing."`
+}
+
+func (m *maintainCmd) Help() string {
+	return `Expires old snapshots and removes files no snapshot references, safely beside a running floe run or committer: expiry commits with compare-and-set and starts over when the committer commits first.
+
+Examples:
+  floe maintain --warehouse ./lake --table shop.orders --dry-run
+  floe maintain --warehouse ./lake --table shop.orders --older-than 168h --retain-last 10`
+}
+
+func (m *maintainCmd) Run(ctx context.Context, g *globals) error {
+	if err := natsbus.ValidateTable(m.Table); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(m.Warehouse, "catalog.db")); err != nil {
+		return fmt.Errorf("no floe warehouse at %s (no catalog.db): check --warehouse", m.Warehouse)
+	}
+	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: absPath(m.Warehouse)})
+	if err != nil {
+		return err
+	}
+	defer closeCat()
+	ident := icecat.ToIdentifier(m.Table)
+	if _, err := cat.LoadTable(ctx, ident); errors.Is(err, icecat.ErrNoSuchTable) {
+		return fmt.Errorf("table %s does not exist in the warehouse %s", m.Table, m.Warehouse)
+	} else if err != nil {
+		return fmt.Errorf("table %s: %w", m.Table, err)
+	}
+	rep, err := maintain.Run(ctx, cat, ident, maintain.Options{
+		OlderThan:  m.OlderThan,
+		RetainLast: m.RetainLast,
+		Expire:     !slices.Contains(m.Skip, "expire"),
+		Orphans:    !slices.Contains(m.Skip, "orphans"),
+		DryRun:     m.DryRun,
+		Log:        g.log,
+	})
+	if rep != nil {
+		m.print(os.Stdout, rep)
+	}
+	if err != nil {
+		return fmt.Errorf("table %s: %w", m.Table, err)
+	}
+	return nil
+}
+
+// print writes the report: one line per task, then what it touched.
+func (m *maintainCmd) print(w io.Writer, rep *maintain.Report) {
+	verb := func(done, would string) string {
+		if m.DryRun {
+			return would
+		}
+		return done
+	}
+	if !slices.Contains(m.Skip, "expire") {
+		fmt.Fprintf(w, "%s %d snapshots older than %v", verb("expired", "would expire"), len(rep.Expired), m.OlderThan)
+		if rep.MarkerSnapshot != 0 {
+			fmt.Fprintf(w, " (kept: the newest %d, and all back to snapshot %d, which holds the newest floe marker)", m.RetainLast, rep.MarkerSnapshot)
+		}
+		if rep.Conflicts > 0 {
+			fmt.Fprintf(w, "; started over %d times after other commits", rep.Conflicts)
+		}
+		fmt.Fprintln(w)
+		for _, s := range rep.Expired {
+			fmt.Fprintf(w, "  snapshot %d  %s", s.ID, s.Time.Format(time.RFC3339))
+			if s.Export != "" {
+				fmt.Fprintf(w, "  export %s", s.Export)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if !slices.Contains(m.Skip, "orphans") {
+		fmt.Fprintf(w, "%s %d orphan files (%.1f MB) older than %v\n", verb("removed", "would remove"), len(rep.Orphans), float64(rep.OrphanBytes)/1e6, m.OlderThan)
+		for _, f := range rep.Orphans {
+			fmt.Fprintf(w, "  %s  %d bytes\n", f.Path, f.SizeBytes)
+		}
+	}
+}

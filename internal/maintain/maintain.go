@@ -1,0 +1,217 @@
+// Package maintain keeps a floe table healthy while floe goes on writing
+// to it: it expires old snapshots and removes files no snapshot
+// references.
+//
+// Both are safe beside a running committer. Expiry commits with
+// compare-and-set on the table's refs and starts over against the table as
+// it is now when a committer commits in between; it never expires the
+// snapshots from the current one back to the one that holds the newest
+// floe marker, which the committer's order checks read. Orphan removal
+// only takes files older than a bound that covers any export still being
+// loaded: a committer lists its data files in its pending state before it
+// commits them, and they look like orphans until then.
+package maintain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/floe-io/floe/committer"
+)
+
+// MinOrphanAge is the smallest Options.OlderThan orphan removal accepts: a
+// file younger than that may be a data file a committer has written and
+// not committed yet.
+const MinOrphanAge = time.Hour
+
+// Options say what Run does.
+type Options struct {
+	// OlderThan is the age past which snapshots expire and unreferenced
+	// files are removed.
+	OlderThan time.Duration
+	// RetainLast is how many snapshots of the current snapshot's ancestry
+	// are kept whatever their age (at least 1: the current one).
+	RetainLast int
+	// Expire and Orphans select the tasks.
+	Expire, Orphans bool
+	// DryRun reports what would be done and changes nothing.
+	DryRun bool
+	// Attempts bounds the commit attempts of one task when other writers
+	// keep committing in between (default 8).
+	Attempts int
+	// Log receives progress; nil discards it.
+	Log *slog.Logger
+}
+
+// Report is what Run did, or with Options.DryRun would do.
+type Report struct {
+	// Expired lists the snapshots expired, oldest first.
+	Expired []Snapshot
+	// MarkerSnapshot is the snapshot that holds the newest floe marker
+	// (0 when the table has none), kept with every snapshot after it.
+	MarkerSnapshot int64
+	// Orphans lists the files removed.
+	Orphans []table.OrphanFile
+	// OrphanBytes is their total size.
+	OrphanBytes int64
+	// Conflicts counts the commits that lost a race with another writer
+	// and were made again.
+	Conflicts int
+}
+
+// Snapshot names an expired snapshot.
+type Snapshot struct {
+	ID   int64
+	Time time.Time
+	// Export is the floe export whose marker it held, if any.
+	Export string
+}
+
+// Run maintains the table ident of cat.
+func Run(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o Options) (*Report, error) {
+	if o.RetainLast < 1 {
+		return nil, fmt.Errorf("--retain-last is %d: at least the current snapshot must stay (1)", o.RetainLast)
+	}
+	if o.OlderThan < 0 {
+		return nil, fmt.Errorf("--older-than is negative (%v)", o.OlderThan)
+	}
+	if o.Orphans && o.OlderThan < MinOrphanAge {
+		return nil, fmt.Errorf("--older-than %v is too short for orphan removal: files younger than %v may be data files a committer has not committed yet; pass at least %v, or skip orphan removal", o.OlderThan, MinOrphanAge, MinOrphanAge)
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 8
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	rep := &Report{}
+	if o.Expire {
+		if err := expire(ctx, cat, ident, o, rep); err != nil {
+			return rep, err
+		}
+	}
+	if o.Orphans {
+		if err := orphans(ctx, cat, ident, o, rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// expire expires the snapshots older than o.OlderThan, keeping the last
+// o.RetainLast and everything from the current snapshot back to the one
+// with the newest floe marker.
+func expire(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o Options, rep *Report) error {
+	for attempt := 1; ; attempt++ {
+		tbl, err := cat.LoadTable(ctx, ident)
+		if err != nil {
+			return fmt.Errorf("loading the table: %w", err)
+		}
+		depth, marker := markerDepth(tbl)
+		rep.MarkerSnapshot = marker
+		tx := tbl.NewTransaction()
+		err = tx.ExpireSnapshots(table.WithOlderThan(o.OlderThan), table.WithRetainLast(max(o.RetainLast, depth)))
+		if err != nil {
+			return fmt.Errorf("expiring snapshots: %w", err)
+		}
+		staged, err := tx.StagedTable()
+		if err != nil {
+			return fmt.Errorf("expiring snapshots: %w", err)
+		}
+		rep.Expired = gone(tbl, staged.Table)
+		if len(rep.Expired) == 0 || o.DryRun {
+			return nil
+		}
+		_, err = tx.Commit(ctx)
+		if err == nil {
+			o.Log.Info("snapshots expired", "count", len(rep.Expired), "markerSnapshot", marker)
+			return nil
+		}
+		if !errors.Is(err, table.ErrCommitFailed) {
+			// The catalog may or may not have taken it: expiry is
+			// idempotent, so running maintain again settles it.
+			return fmt.Errorf("committing the expiry (it may or may not have landed; run floe maintain again): %w", err)
+		}
+		if attempt == o.Attempts {
+			return fmt.Errorf("another writer committed to the table %d times while snapshots were being expired: %w; run floe maintain again when the table is quieter", attempt, err)
+		}
+		rep.Conflicts++
+		o.Log.Info("another writer committed first; expiring again against the new table", "attempt", attempt)
+		if err := sleep(ctx, time.Duration(attempt)*200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// markerDepth returns how many snapshots of the current snapshot's
+// ancestry, from the current one, reach the newest one with a floe export
+// marker (a dead-letter replay's included), and that snapshot's id; 0, 0
+// without one.
+func markerDepth(tbl *table.Table) (int, int64) {
+	meta := tbl.Metadata()
+	n := 0
+	for snap := meta.CurrentSnapshot(); snap != nil; {
+		n++
+		if snap.Summary != nil && snap.Summary.Properties[committer.MarkerExportID] != "" {
+			return n, snap.SnapshotID
+		}
+		if snap.ParentSnapshotID == nil {
+			break
+		}
+		snap = meta.SnapshotByID(*snap.ParentSnapshotID)
+	}
+	return 0, 0
+}
+
+// gone lists the snapshots of before that after lacks, oldest first.
+func gone(before, after *table.Table) []Snapshot {
+	var out []Snapshot
+	for _, s := range before.Metadata().Snapshots() {
+		if after.Metadata().SnapshotByID(s.SnapshotID) != nil {
+			continue
+		}
+		e := Snapshot{ID: s.SnapshotID, Time: time.UnixMilli(s.TimestampMs).UTC()}
+		if s.Summary != nil {
+			e.Export = s.Summary.Properties[committer.MarkerExportID]
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Snapshot) int { return a.Time.Compare(b.Time) })
+	return out
+}
+
+// orphans removes the files under the table's location that no metadata
+// references and that are older than o.OlderThan.
+func orphans(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o Options, rep *Report) error {
+	tbl, err := cat.LoadTable(ctx, ident)
+	if err != nil {
+		return fmt.Errorf("loading the table: %w", err)
+	}
+	res, err := tbl.DeleteOrphanFiles(ctx, table.WithFilesOlderThan(o.OlderThan), table.WithDryRun(o.DryRun))
+	if err != nil {
+		return fmt.Errorf("removing orphan files under %s: %w", tbl.Location(), err)
+	}
+	rep.Orphans, rep.OrphanBytes = res.OrphanFiles, res.TotalSizeBytes
+	if !o.DryRun && len(rep.Orphans) > 0 {
+		o.Log.Info("orphan files removed", "count", len(rep.Orphans), "bytes", rep.OrphanBytes)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
