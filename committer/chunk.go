@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/floe-io/floe/internal/lease"
 	"github.com/floe-io/floe/internal/natsbus"
 )
 
@@ -541,12 +542,42 @@ func (c *Committer) removeUnreferenced(ctx context.Context) {
 	if c.tbl == nil {
 		return
 	}
-	res, err := c.tbl.DeleteOrphanFiles(ctx,
+	// A running compaction's files are unreferenced until it commits.
+	// Its lease is checked again after the listing: a compaction that
+	// wrote a listed file took its lease before, and its lease outlives
+	// its commit by a minute, longer than from the reload below to the
+	// second check; so a listed file is either a true leftover, or
+	// referenced by the table as reloaded, or under a live lease.
+	busy := func() bool {
+		if lease.Held(c.tbl.Location()) {
+			c.log.Info("floe maintain is compacting the table; leaving unreferenced files for the next start or floe maintain")
+			return true
+		}
+		return false
+	}
+	if busy() {
+		return
+	}
+	tbl, err := c.loadTable(ctx)
+	if err != nil || tbl == nil {
+		c.log.Warn("reloading the table before removing leftovers failed; leaving them for the next start or floe maintain", "err", err)
+		return
+	}
+	c.tbl = tbl
+	plan, err := c.tbl.PlanOrphanFiles(ctx,
 		table.WithLocation(c.tbl.Location()+"/data"),
 		table.WithFilesOlderThan(0),
 		table.WithPrefixMismatchMode(table.PrefixMismatchIgnore))
 	if err != nil {
 		c.log.Warn("looking for files no snapshot references (harmless leftovers; `floe maintain` removes them)", "err", err)
+		return
+	}
+	if busy() {
+		return
+	}
+	res, err := c.tbl.ExecuteOrphanCleanup(ctx, plan)
+	if err != nil {
+		c.log.Warn("removing files no snapshot references (harmless leftovers; `floe maintain` removes them)", "err", err)
 		return
 	}
 	if n := len(res.DeletedFiles); n > 0 {

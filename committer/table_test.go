@@ -2,10 +2,16 @@ package committer
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
@@ -328,5 +334,52 @@ func TestCovered(t *testing.T) {
 		if got := covered(tt.tbl, tt.plan); got != tt.want {
 			t.Errorf("%s: covered = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestRemoveUnreferencedReloads: a committer whose view of the table
+// predates another writer's commit (a compaction's) must not take the
+// files of that commit for leftovers of its own.
+func TestRemoveUnreferencedReloads(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cat, stale := newTable(t, ctx)
+	other, err := cat.LoadTable(ctx, table.Identifier{"ddb", "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := table.SchemaToArrowSchema(other.Schema(), nil, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append("k1")
+	b.Field(1).(*array.Int64Builder).Append(1)
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(sc, []arrow.RecordBatch{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other, err = other.Append(ctx, rdr, nil); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := other.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, task := range tasks {
+		files = append(files, task.File.FilePath())
+	}
+	if len(files) != 1 {
+		t.Fatalf("%d data files, want 1", len(files))
+	}
+	c := &Committer{cat: cat, ident: table.Identifier{"ddb", "orders"}, tbl: stale, log: slog.New(slog.DiscardHandler)}
+	c.removeUnreferenced(ctx)
+	path, _ := localPath(files[0])
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the other writer's committed data file is gone: %v", err)
 	}
 }

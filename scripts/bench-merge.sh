@@ -7,8 +7,9 @@
 # incremental export of CHANGES changes (about 60% updates, 25% deletes,
 # 15% inserts). For table format versions 2 and 3: loads the full export
 # into a fresh warehouse, scans the table (rows/s), applies the incremental
-# export with `floe run` (timed end to end, peak RSS as VmHWM), and scans
-# the merged table again. The issue's target is printed next to each
+# export with `floe run` (timed end to end, peak RSS as VmHWM), scans the
+# merged table again, compacts it with `floe maintain` (timed, peak RSS)
+# and scans it a last time. The issue's target is printed next to each
 # figure. Needs bin/floe (make build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,5 +62,10 @@ for fv in 2 3; do
   verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v <= t ? "meets" : "MISSES")}'; }
   echo "    apply: ${secs} s end to end (target <= ${target_s} s: $(verdict "$secs" "$target_s")), peak RSS ${peak} MiB (target <= ${target_rss_mib} MiB: $(verdict "$peak" "$target_rss_mib"))"
   echo "    scan after the merge:  $("$scanbench" --warehouse "$wh" --table bench.orders)"
+  t0=$(date +%s%N)
+  mout=$(run "$FLOE" maintain --warehouse "$wh" --table bench.orders --skip expire --skip orphans)
+  t1=$(date +%s%N)
+  echo "    floe maintain: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}') s end to end, $(echo "$mout" | grep -o 'peak RSS [0-9]* MiB'); $(grep -h '^compacted' .bench/out.txt)"
+  echo "    scan after compaction: $("$scanbench" --warehouse "$wh" --table bench.orders)"
 done
 rm -rf "$wh"

@@ -22,12 +22,18 @@ type maintainCmd struct {
 	Table      string        `help:"Table identifier NAMESPACE.NAME." required:"" placeholder:"NS.NAME"`
 	OlderThan  time.Duration `help:"Expire snapshots, and remove files no snapshot references, older than this (Go duration: 72h, 30m). Orphan removal needs at least 1h: younger files may belong to an export a committer is loading." default:"72h"`
 	RetainLast int           `help:"Keep at least this many of the newest snapshots whatever their age. The snapshots back to the newest floe marker are always kept." default:"1"`
-	Skip       []string      `help:"Tasks to skip: expire, orphans." enum:"expire,orphans" placeholder:"TASK"`
+	Skip       []string      `help:"Tasks to skip: compact, expire, orphans." enum:"compact,expire,orphans" placeholder:"TASK"`
 	DryRun     bool          `help:"Print what would be done; change nothing."`
 }
 
 func (m *maintainCmd) Help() string {
-	return `Expires old snapshots and removes files no snapshot references, safely beside a running floe run or committer: expiry commits with compare-and-set and starts over when the committer commits first.
+	return `Runs three tasks, in this order, safely beside a running floe run or committer:
+
+  compact  rewrites every data file that has deletes, and the small files of a partition together, into files of the table's target size with the deletes folded in (one snapshot)
+  expire   expires snapshots older than --older-than, keeping the newest --retain-last and all back to the newest floe marker
+  orphans  removes files under the table's location that no snapshot references and that are older than --older-than
+
+Commits use compare-and-set and start over when a committer commits first.
 
 Examples:
   floe maintain --warehouse ./lake --table shop.orders --dry-run
@@ -55,6 +61,7 @@ func (m *maintainCmd) Run(ctx context.Context, g *globals) error {
 	rep, err := maintain.Run(ctx, cat, ident, maintain.Options{
 		OlderThan:  m.OlderThan,
 		RetainLast: m.RetainLast,
+		Compact:    !slices.Contains(m.Skip, "compact"),
 		Expire:     !slices.Contains(m.Skip, "expire"),
 		Orphans:    !slices.Contains(m.Skip, "orphans"),
 		DryRun:     m.DryRun,
@@ -77,13 +84,17 @@ func (m *maintainCmd) print(w io.Writer, rep *maintain.Report) {
 		}
 		return done
 	}
+	if c := rep.Compaction; !slices.Contains(m.Skip, "compact") {
+		fmt.Fprintf(w, "%s %d data files (%.1f MB) with %d delete files in %d groups", verb("compacted", "would compact"), c.InputFiles, float64(c.InputBytes)/1e6, c.DeleteFiles, c.Groups)
+		if !m.DryRun && c.InputFiles > 0 {
+			fmt.Fprintf(w, " into %d files; %d delete files removed", c.OutputFiles, c.RemovedDeleteFiles)
+		}
+		fmt.Fprintf(w, " (target file size %.0f MB)\n", float64(c.TargetFileSize)/1e6)
+	}
 	if !slices.Contains(m.Skip, "expire") {
 		fmt.Fprintf(w, "%s %d snapshots older than %v", verb("expired", "would expire"), len(rep.Expired), m.OlderThan)
 		if rep.MarkerSnapshot != 0 {
 			fmt.Fprintf(w, " (kept: the newest %d, and all back to snapshot %d, which holds the newest floe marker)", m.RetainLast, rep.MarkerSnapshot)
-		}
-		if rep.Conflicts > 0 {
-			fmt.Fprintf(w, "; started over %d times after other commits", rep.Conflicts)
 		}
 		fmt.Fprintln(w)
 		for _, s := range rep.Expired {
@@ -99,5 +110,8 @@ func (m *maintainCmd) print(w io.Writer, rep *maintain.Report) {
 		for _, f := range rep.Orphans {
 			fmt.Fprintf(w, "  %s  %d bytes\n", f.Path, f.SizeBytes)
 		}
+	}
+	if rep.Conflicts > 0 {
+		fmt.Fprintf(w, "started over %d times after other writers committed first\n", rep.Conflicts)
 	}
 }

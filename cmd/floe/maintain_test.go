@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +16,11 @@ import (
 	"github.com/floe-io/floe/internal/exportgen"
 )
 
-// TestMaintain expires the snapshots of a loaded history, checks that the
-// newest marker stays and the table is unchanged, that a later run skips
-// the exports whose markers are gone and applies the new ones, and that
-// orphan removal takes old unreferenced files only, and nothing in a dry
-// run.
+// TestMaintain compacts and expires the snapshots of a loaded history,
+// checks that the deletes are folded away, the newest marker stays and the
+// table is unchanged, that a later run skips the exports whose markers are
+// gone and merges the new one into the compacted files, and that orphan
+// removal takes old unreferenced files only, and nothing in a dry run.
 func TestMaintain(t *testing.T) {
 	root, gen := history(t, time.Hour)
 	wh := filepath.Join(t.TempDir(), "wh")
@@ -45,21 +47,48 @@ func TestMaintain(t *testing.T) {
 		t.Fatalf("snapshots before expiry: %v, want 3", got)
 	}
 
+	liveFiles := func() (data, deletes int) {
+		t.Helper()
+		_, out, _ := floe(t, "table", "info", "--warehouse", wh, "--table", "ddb.orders", "--json")
+		var info struct {
+			Snapshots []struct {
+				Summary map[string]string `json:"summary"`
+			} `json:"snapshots"`
+		}
+		if err := json.Unmarshal([]byte(out), &info); err != nil || len(info.Snapshots) == 0 {
+			t.Fatalf("table info: %v\n%s", err, out)
+		}
+		s := info.Snapshots[len(info.Snapshots)-1].Summary
+		data, _ = strconv.Atoi(s["total-data-files"])
+		deletes, _ = strconv.Atoi(s["total-delete-files"])
+		return data, deletes
+	}
+	if _, deletes := liveFiles(); deletes == 0 {
+		t.Fatal("the merges left no delete files: nothing for compaction to fold")
+	}
+
 	out := maintain("--older-than", "0s", "--skip", "orphans", "--dry-run")
-	if !strings.Contains(out, "would expire 2 snapshots") || len(snapshots(t, wh)) != 3 {
-		t.Fatalf("dry run expired something or reported wrongly:\n%s", out)
+	if !strings.Contains(out, "would compact") || !strings.Contains(out, "would expire 2 snapshots") || len(snapshots(t, wh)) != 3 {
+		t.Fatalf("dry run changed something or reported wrongly:\n%s", out)
+	}
+	if _, deletes := liveFiles(); deletes == 0 {
+		t.Fatal("the dry run compacted")
 	}
 	out = maintain("--older-than", "0s", "--skip", "orphans")
-	for _, want := range []string{"expired 2 snapshots", "export " + gen.Full.ID, "export " + gen.Incrementals[0].ID} {
+	if data, deletes := liveFiles(); deletes != 0 || data != 1 {
+		t.Errorf("after compaction: %d data files and %d delete files, want 1 and 0\n%s", data, deletes, out)
+	}
+	for _, want := range []string{"compacted ", "expired 2 snapshots", "export " + gen.Full.ID, "export " + gen.Incrementals[0].ID} {
 		if !strings.Contains(out, want) {
 			t.Errorf("maintain output lacks %q:\n%s", want, out)
 		}
 	}
-	if got := snapshots(t, wh); len(got) != 1 || got[0] != gen.Incrementals[1].ID {
-		t.Fatalf("snapshots after expiry: %v, want only the newest marker %s", got, gen.Incrementals[1].ID)
+	// What stays: the compaction snapshot and the newest marker under it.
+	if got := snapshots(t, wh); len(got) != 2 || got[0] != gen.Incrementals[1].ID || got[1] != "" {
+		t.Fatalf("snapshots after expiry: %q, want the newest marker %s and the compaction's", got, gen.Incrementals[1].ID)
 	}
 	if d := compareWarehouse(t, wh, gen.Incrementals[1].ExpectedPath); d != "" {
-		t.Fatalf("expiry changed the table: %s", d)
+		t.Fatalf("maintenance changed the table: %s", d)
 	}
 
 	// The whole folder again: the exports whose markers are gone are
@@ -127,33 +156,49 @@ func TestMaintain(t *testing.T) {
 	}
 }
 
-// TestMaintainBesideRun expires snapshots in a loop while floe run applies
-// a history of exports, then compares the table with the expected state:
-// maintenance commits in between the committer's must neither lose nor
-// double-apply an export.
+// TestMaintainBesideRun compacts and expires snapshots in a loop while
+// floe run applies a history of exports, then compares the table with the
+// expected state: maintenance commits in between the committer's must
+// neither lose nor double-apply an export, and a compaction's files must
+// not be taken for a committer's leftovers.
 func TestMaintainBesideRun(t *testing.T) {
+	for _, v := range []string{"2", "3"} {
+		t.Run("v"+v, func(t *testing.T) { maintainBesideRun(t, v) })
+	}
+}
+
+func maintainBesideRun(t *testing.T, formatVersion string) {
 	root := t.TempDir()
 	gen, err := exportgen.Generate(context.Background(), exportgen.Options{
-		Dir: root, Items: 3000, Seed: 5, Incrementals: 12, ChangesPerIncremental: 400, IncrementalFiles: 2, Window: time.Hour,
+		Dir: root, Items: 5000, Seed: 5, Incrementals: 12, ChangesPerIncremental: 500, IncrementalFiles: 2, Window: time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wh := filepath.Join(t.TempDir(), "wh")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	runCmd := exec.CommandContext(ctx, floeBin, "run", "--export", filepath.Join(root, "AWSDynamoDB"), "--warehouse", wh,
-		"--table", "ddb.orders", "--key", "pk,sk", "--progress", "never")
-	var runErr strings.Builder
-	runCmd.Stderr = &runErr
-	if err := runCmd.Start(); err != nil {
-		t.Fatal(err)
+	// One floe run per export, so that each commit is a process start
+	// apart and the maintain rounds fall in between and during them.
+	exports := []string{gen.Full.Dir}
+	for _, inc := range gen.Incrementals {
+		exports = append(exports, inc.Dir)
 	}
 	done := make(chan error, 1)
-	go func() { done <- runCmd.Wait() }()
+	go func() {
+		for _, e := range exports {
+			cmd := exec.CommandContext(ctx, floeBin, "run", "--export", e, "--warehouse", wh,
+				"--table", "ddb.orders", "--key", "pk,sk", "--progress", "never", "--format-version", formatVersion)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				done <- fmt.Errorf("floe run --export %s: %w\n%s", e, err, out)
+				return
+			}
+		}
+		done <- nil
+	}()
 
 	expiredRe := regexp.MustCompile(`expired (\d+) snapshots`)
-	var rounds, expired int
+	var rounds, expired, compactions, conflicts int
 	var runResult error
 loop:
 	for {
@@ -163,7 +208,7 @@ loop:
 		default:
 		}
 		if _, err := os.Stat(filepath.Join(wh, "catalog.db")); err != nil {
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 			continue
 		}
 		code, out, stderr := floe(t, "maintain", "--warehouse", wh, "--table", "ddb.orders", "--older-than", "0s", "--skip", "orphans")
@@ -174,18 +219,24 @@ loop:
 				n, _ := strconv.Atoi(m[1])
 				expired += n
 			}
+			if strings.Contains(out, "compacted ") && !strings.Contains(out, "compacted 0 ") {
+				compactions++
+			}
+			if strings.Contains(out, "started over") {
+				conflicts++
+			}
 		case strings.Contains(stderr, "does not exist"):
-			// The run has not created the table yet.
+			// The first run has not created the table yet.
 		default:
 			t.Fatalf("maintain beside the run: exit %d\n%s", code, stderr)
 		}
 	}
 	if runResult != nil {
-		t.Fatalf("floe run beside maintain: %v\n%s", runResult, runErr.String())
+		t.Fatal(runResult)
 	}
-	t.Logf("%d maintain rounds expired %d snapshots during the run", rounds, expired)
-	if expired == 0 {
-		t.Fatalf("no maintain round expired a snapshot during the run (%d rounds): the test proved nothing", rounds)
+	t.Logf("%d maintain rounds compacted %d times, expired %d snapshots and lost %d races during the runs", rounds, compactions, expired, conflicts)
+	if expired == 0 || compactions < 2 {
+		t.Fatalf("maintain compacted %d times and expired %d snapshots during the runs (%d rounds): the test proved little", compactions, expired, rounds)
 	}
 	if d := compareWarehouse(t, wh, gen.Incrementals[len(gen.Incrementals)-1].ExpectedPath); d != "" {
 		t.Fatal(d)

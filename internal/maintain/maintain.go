@@ -1,15 +1,18 @@
 // Package maintain keeps a floe table healthy while floe goes on writing
-// to it: it expires old snapshots and removes files no snapshot
-// references.
+// to it: it compacts data files with their deletes folded in, expires old
+// snapshots and removes files no snapshot references.
 //
-// Both are safe beside a running committer. Expiry commits with
-// compare-and-set on the table's refs and starts over against the table as
-// it is now when a committer commits in between; it never expires the
+// All three are safe beside a running committer. Compaction and expiry
+// commit with compare-and-set on the table's main branch and start over
+// against the table as it is now when a committer commits in between (the
+// committer does the same the other way round). Expiry never expires the
 // snapshots from the current one back to the one that holds the newest
 // floe marker, which the committer's order checks read. Orphan removal
 // only takes files older than a bound that covers any export still being
 // loaded: a committer lists its data files in its pending state before it
-// commits them, and they look like orphans until then.
+// commits them, and they look like orphans until then. While compaction
+// writes files of its own, it holds a lease file that keeps a starting
+// committer from removing them as leftovers (see Lease).
 package maintain
 
 import (
@@ -39,8 +42,9 @@ type Options struct {
 	// RetainLast is how many snapshots of the current snapshot's ancestry
 	// are kept whatever their age (at least 1: the current one).
 	RetainLast int
-	// Expire and Orphans select the tasks.
-	Expire, Orphans bool
+	// Compact, Expire and Orphans select the tasks, run in that order (so
+	// that expiry can drop the snapshots compaction replaced).
+	Compact, Expire, Orphans bool
 	// DryRun reports what would be done and changes nothing.
 	DryRun bool
 	// Attempts bounds the commit attempts of one task when other writers
@@ -52,6 +56,9 @@ type Options struct {
 
 // Report is what Run did, or with Options.DryRun would do.
 type Report struct {
+	// Compaction is what compaction rewrote (or would: then only the
+	// planned figures are set).
+	Compaction Compaction
 	// Expired lists the snapshots expired, oldest first.
 	Expired []Snapshot
 	// MarkerSnapshot is the snapshot that holds the newest floe marker
@@ -92,6 +99,11 @@ func Run(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o Opti
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	rep := &Report{}
+	if o.Compact {
+		if err := compact(ctx, cat, ident, o, rep); err != nil {
+			return rep, err
+		}
+	}
 	if o.Expire {
 		if err := expire(ctx, cat, ident, o, rep); err != nil {
 			return rep, err
@@ -130,14 +142,16 @@ func expire(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o O
 			return nil
 		}
 		_, err = tx.Commit(ctx)
-		if err == nil {
+		expired := rep.Expired
+		landed, retry, cerr := settle(ctx, cat, ident, tbl, err, func(now *table.Table) bool {
+			return now.Metadata().SnapshotByID(expired[0].ID) == nil
+		})
+		if landed {
 			o.Log.Info("snapshots expired", "count", len(rep.Expired), "markerSnapshot", marker)
 			return nil
 		}
-		if !errors.Is(err, table.ErrCommitFailed) {
-			// The catalog may or may not have taken it: expiry is
-			// idempotent, so running maintain again settles it.
-			return fmt.Errorf("committing the expiry (it may or may not have landed; run floe maintain again): %w", err)
+		if !retry {
+			return fmt.Errorf("committing the expiry: %w", cerr)
 		}
 		if attempt == o.Attempts {
 			return fmt.Errorf("another writer committed to the table %d times while snapshots were being expired: %w; run floe maintain again when the table is quieter", attempt, err)
@@ -203,6 +217,30 @@ func orphans(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o 
 		o.Log.Info("orphan files removed", "count", len(rep.Orphans), "bytes", rep.OrphanBytes)
 	}
 	return nil
+}
+
+// settle works out what a commit against base did: landed (the commit
+// took effect, which landed tells from the table as it is now), retry
+// (another writer moved the table's main branch first; nothing was
+// committed), or neither, with the error to report. Catalogs word a lost
+// race differently (the SQL catalog's failed requirement is not an
+// ErrCommitFailed), so the table is read back rather than the error.
+func settle(ctx context.Context, cat icecat.Catalog, ident table.Identifier, base *table.Table, err error, landed func(now *table.Table) bool) (bool, bool, error) {
+	if err == nil {
+		return true, false, nil
+	}
+	now, lerr := cat.LoadTable(ctx, ident)
+	if lerr != nil {
+		return false, false, fmt.Errorf("%w; reading the table back failed too (%v), so it is unknown whether the commit landed: run floe maintain again", err, lerr)
+	}
+	if landed(now) {
+		return true, false, nil
+	}
+	moved := now.CurrentSnapshot() == nil || base.CurrentSnapshot() == nil || now.CurrentSnapshot().SnapshotID != base.CurrentSnapshot().SnapshotID
+	if moved || errors.Is(err, table.ErrCommitFailed) {
+		return false, true, err
+	}
+	return false, false, err
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
