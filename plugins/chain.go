@@ -97,7 +97,8 @@ func (e *ItemError) Error() string { return "plugin " + e.Plugin + ": " + e.Mess
 
 // Run passes items through every stage and returns one Outcome per input
 // item, in order. The items must stay valid until Run returns; the
-// outcomes' items are either input items or copies the chain owns.
+// outcomes' items are either input items or copies the chain owns, valid
+// until the chain's next Run, which reuses their memory.
 //
 // Run returns an error only when it cannot go on: the context ended, a
 // new instance could not be made or configured, or a plugin failed more
@@ -116,6 +117,11 @@ func (c *Chain) Run(ctx context.Context, items []ddb.Item, key []string) ([]Outc
 // the caller holds in enc: the first plugin gets them without encoding the
 // items again. enc may be nil.
 func (c *Chain) RunEncoded(ctx context.Context, items []ddb.Item, enc []byte, key []string) ([]Outcome, error) {
+	for _, in := range c.insts {
+		if in != nil {
+			in.pool.reset()
+		}
+	}
 	out := make([]Outcome, len(items))
 	cur := items
 	origin := make([]int, len(items)) // index in items of each cur item
@@ -226,12 +232,11 @@ func (c *Chain) runStage(ctx context.Context, s int, items []ddb.Item, enc []byt
 		if err != nil {
 			return err
 		}
-		var got []Result
-		if enc != nil && lo == 0 && hi == len(items) {
-			got, err = in.transformEncoded(ctx, len(items), enc)
-		} else {
-			got, err = in.TransformBatch(ctx, items[lo:hi])
+		var whole []byte
+		if lo == 0 && hi == len(items) {
+			whole = enc
 		}
+		got, err := in.transformPooled(ctx, items[lo:hi], whole)
 		if err == nil {
 			copy(rs[lo:hi], got)
 			return nil

@@ -195,39 +195,102 @@ type decoder struct {
 	// trusted skips the checks of text, numbers and names, for bytes
 	// floe encoded itself from checked items.
 	trusted bool
-	// Slabs the decoded attributes and values are cut from: one
-	// allocation per few thousand, not one per attribute list.
+	// Slabs the decoded attributes, values and result items are cut
+	// from: one allocation per few hundred, not one per list.
 	attrSlab []ddb.Attr
 	valSlab  []ddb.Value
+	itemSlab []ddb.Item
+	// pool, when set, supplies recycled slabs instead of new ones.
+	pool *slabPool
+}
+
+// slabPool recycles the memory of decoded results from one chain Run to
+// the next: a mask-like plugin returns every item rewritten, and decoding
+// them into fresh memory made garbage of several KiB per item, which the
+// collector then paid for. Memory handed out stays valid until reset.
+type slabPool struct {
+	attrs slabs[ddb.Attr]
+	vals  slabs[ddb.Value]
+	items slabs[ddb.Item]
+	bufs  [][]byte
+	next  int // the next of bufs to hand out
+}
+
+// reset makes everything handed out reusable.
+func (p *slabPool) reset() {
+	p.attrs.next, p.vals.next, p.items.next, p.next = 0, 0, 0, 0
+}
+
+// copyBytes returns a copy of b in a recycled buffer.
+func (p *slabPool) copyBytes(b []byte) []byte {
+	if p.next == len(p.bufs) {
+		p.bufs = append(p.bufs, nil)
+	}
+	buf := append(p.bufs[p.next][:0], b...)
+	p.bufs[p.next] = buf
+	p.next++
+	return buf
+}
+
+// slabs recycles slabs of slabSize elements. A recycled slab holds stale
+// elements: the decoder assigns every element it hands out in full.
+type slabs[T any] struct {
+	list [][]T
+	next int
+}
+
+func (s *slabs[T]) get() []T {
+	if s.next == len(s.list) {
+		s.list = append(s.list, make([]T, slabSize))
+	}
+	s.next++
+	return s.list[s.next-1]
 }
 
 // slabSize is the number of elements of a decoder's slab.
-const slabSize = 1024
+const slabSize = 256
 
-// newAttrs returns n attributes cut from the slab.
-func (d *decoder) newAttrs(n int) []ddb.Attr {
+// cut returns n elements cut from *slab, refilling it from pool (or with
+// a new slab when pool is nil) when it runs short. Lists longer than a
+// quarter slab get memory of their own.
+func cut[T any](slab *[]T, n int, pool *slabs[T]) []T {
 	if n > slabSize/4 {
-		return make([]ddb.Attr, n)
+		return make([]T, n)
 	}
-	if len(d.attrSlab) < n {
-		d.attrSlab = make([]ddb.Attr, slabSize)
+	if len(*slab) < n {
+		if pool != nil {
+			*slab = pool.get()
+		} else {
+			*slab = make([]T, slabSize)
+		}
 	}
-	a := d.attrSlab[:n:n]
-	d.attrSlab = d.attrSlab[n:]
-	return a
+	out := (*slab)[:n:n]
+	*slab = (*slab)[n:]
+	return out
 }
 
-// newValues returns n values cut from the slab.
+// newAttrs returns n attributes.
+func (d *decoder) newAttrs(n int) []ddb.Attr {
+	if d.pool != nil {
+		return cut(&d.attrSlab, n, &d.pool.attrs)
+	}
+	return cut(&d.attrSlab, n, nil)
+}
+
+// newValues returns n values.
 func (d *decoder) newValues(n int) []ddb.Value {
-	if n > slabSize/4 {
-		return make([]ddb.Value, n)
+	if d.pool != nil {
+		return cut(&d.valSlab, n, &d.pool.vals)
 	}
-	if len(d.valSlab) < n {
-		d.valSlab = make([]ddb.Value, slabSize)
+	return cut(&d.valSlab, n, nil)
+}
+
+// newItems returns n items (of a result entry).
+func (d *decoder) newItems(n int) []ddb.Item {
+	if d.pool != nil {
+		return cut(&d.itemSlab, n, &d.pool.items)
 	}
-	v := d.valSlab[:n:n]
-	d.valSlab = d.valSlab[n:]
-	return v
+	return cut(&d.itemSlab, n, nil)
 }
 
 func (d *decoder) errorf(format string, args ...any) *DecodeError {
@@ -538,7 +601,12 @@ func DecodeItems(b []byte, n int) ([]ddb.Item, error) {
 // non-empty, and nothing may follow the last entry. The results' byte
 // slices alias b.
 func DecodeResults(b []byte, want int) ([]Result, error) {
-	d := decoder{b: b, entry: -1}
+	return decodeResults(b, want, nil)
+}
+
+// decodeResults is DecodeResults with slabs from pool, if not nil.
+func decodeResults(b []byte, want int, pool *slabPool) ([]Result, error) {
+	d := decoder{b: b, entry: -1, pool: pool}
 	n, err := d.uvarint("entry count")
 	if err != nil {
 		return nil, err
@@ -575,7 +643,8 @@ func (d *decoder) result(r *Result) error {
 		if err != nil {
 			return err
 		}
-		r.Items = []ddb.Item{it}
+		r.Items = d.newItems(1)
+		r.Items[0] = it
 	case StatusError:
 		msg, err := d.bytes("error message")
 		if err != nil {
@@ -590,7 +659,7 @@ func (d *decoder) result(r *Result) error {
 		if err != nil {
 			return err
 		}
-		r.Items = make([]ddb.Item, n)
+		r.Items = d.newItems(n)
 		for i := range r.Items {
 			if r.Items[i], err = d.item(); err != nil {
 				return err

@@ -34,9 +34,12 @@ type Instance struct {
 	// The exported functions, looked up once.
 	alloc, describe, configure, transform api.Function
 
-	stack      [2]uint64 // parameters and result of CallWithStack
-	in         []byte    // the encoded batch, reused
-	output     tail      // the guest's stdout and stderr during a call
+	stack  [2]uint64 // parameters and result of CallWithStack
+	in     []byte    // the encoded batch, reused
+	output tail      // the guest's stdout and stderr during a call
+	// pool holds the results of the pooled calls (the chain's) until
+	// the chain's next Run resets it.
+	pool       slabPool
 	configured bool
 	dead       bool
 }
@@ -101,7 +104,7 @@ func (in *Instance) Describe(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := in.read("describe", packed, maxMessageBytes)
+	js, err := in.read("describe", packed, maxMessageBytes, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +131,7 @@ func (in *Instance) Configure(ctx context.Context, config []byte) error {
 	if !json.Valid(config) {
 		return fmt.Errorf("plugins: plugin configuration is not valid JSON: %.200q", config)
 	}
-	ptr, err := in.write(ctx, config)
+	ptr, err := in.write(ctx, config, nil)
 	if err != nil {
 		return err
 	}
@@ -137,7 +140,7 @@ func (in *Instance) Configure(ctx context.Context, config []byte) error {
 		return err
 	}
 	if packed != 0 {
-		msg, err := in.read("configure", packed, maxMessageBytes)
+		msg, err := in.read("configure", packed, maxMessageBytes, nil)
 		if err != nil {
 			return err
 		}
@@ -166,64 +169,76 @@ func (in *Instance) TransformBatch(ctx context.Context, items []ddb.Item) ([]Res
 		return nil, nil
 	}
 	in.in = AppendBatch(in.in[:0], items)
-	return in.transformBatch(ctx, len(items))
+	return in.transformBatch(ctx, len(items), nil, nil)
 }
 
-// transformEncoded is TransformBatch for n items already encoded back to
-// back by AppendItem in enc: it saves encoding them again.
-func (in *Instance) transformEncoded(ctx context.Context, n int, enc []byte) ([]Result, error) {
+// transformPooled is TransformBatch, or transformEncoded when enc is not
+// nil, with results in the instance's pool: valid until its reset.
+func (in *Instance) transformPooled(ctx context.Context, items []ddb.Item, enc []byte) ([]Result, error) {
 	if in.dead {
 		return nil, in.deadError("transform_batch")
 	}
 	if !in.configured {
 		return nil, errors.New("plugins: TransformBatch called before Configure")
 	}
-	in.in = appendUvarint(in.in[:0], uint32(n))
-	in.in = append(in.in, enc...)
-	return in.transformBatch(ctx, n)
+	if len(items) == 0 {
+		return nil, nil
+	}
+	if enc != nil {
+		// The count goes before the encodings straight into guest
+		// memory: copying the batch into in.in first would copy it twice.
+		in.in = appendUvarint(in.in[:0], uint32(len(items)))
+	} else {
+		in.in = AppendBatch(in.in[:0], items)
+	}
+	return in.transformBatch(ctx, len(items), enc, &in.pool)
 }
 
-// transformBatch calls transform_batch on the n items encoded in in.in.
-func (in *Instance) transformBatch(ctx context.Context, n int) ([]Result, error) {
-	if uint64(len(in.in)) > uint64(^uint32(0)) {
-		return nil, fmt.Errorf("plugins: batch of %d bytes does not fit a 32-bit memory", len(in.in))
+// transformBatch calls transform_batch on the n items encoded in in.in
+// followed by rest, and decodes the results into pool (when not nil).
+func (in *Instance) transformBatch(ctx context.Context, n int, rest []byte, pool *slabPool) ([]Result, error) {
+	size := uint64(len(in.in)) + uint64(len(rest))
+	if size > uint64(^uint32(0)) {
+		return nil, fmt.Errorf("plugins: batch of %d bytes does not fit a 32-bit memory", size)
 	}
-	ptr, err := in.write(ctx, in.in)
+	ptr, err := in.write(ctx, in.in, rest)
 	if err != nil {
 		return nil, err
 	}
-	packed, err := in.call(ctx, "transform_batch", in.transform, uint64(ptr), uint64(len(in.in)))
+	packed, err := in.call(ctx, "transform_batch", in.transform, uint64(ptr), size)
 	if err != nil {
 		return nil, err
 	}
-	out, err := in.read("transform_batch", packed, in.r.opts.MaxResultBytes)
+	out, err := in.read("transform_batch", packed, in.r.opts.MaxResultBytes, pool)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := DecodeResults(out, n)
+	rs, err := decodeResults(out, n, pool)
 	if err != nil {
 		return nil, in.failed("transform_batch", ErrBadResult, err)
 	}
 	return rs, nil
 }
 
-// write copies b into a guest buffer obtained from alloc and returns its
-// address.
-func (in *Instance) write(ctx context.Context, b []byte) (uint32, error) {
-	v, err := in.call(ctx, "alloc", in.alloc, uint64(len(b)))
+// write copies b and then rest, back to back, into a guest buffer
+// obtained from alloc and returns its address.
+func (in *Instance) write(ctx context.Context, b, rest []byte) (uint32, error) {
+	n := uint64(len(b)) + uint64(len(rest))
+	v, err := in.call(ctx, "alloc", in.alloc, n)
 	if err != nil {
 		return 0, err
 	}
 	ptr := uint32(v)
-	if ptr == 0 || !in.mem.Write(ptr, b) {
-		return 0, in.failed("alloc", ErrBadResult, fmt.Errorf("alloc(%d) returned %#x, not a buffer inside the guest's %d bytes of memory", len(b), ptr, in.mem.Size()))
+	if ptr == 0 || uint64(ptr)+n > uint64(in.mem.Size()) || !in.mem.Write(ptr, b) || !in.mem.Write(ptr+uint32(len(b)), rest) {
+		return 0, in.failed("alloc", ErrBadResult, fmt.Errorf("alloc(%d) returned %#x, not a buffer inside the guest's %d bytes of memory", n, ptr, in.mem.Size()))
 	}
 	return ptr, nil
 }
 
 // read copies the guest buffer described by packed (ptr<<32|len) after
-// checking its bounds against memory and against limit.
-func (in *Instance) read(op string, packed uint64, limit uint32) ([]byte, error) {
+// checking its bounds against memory and against limit, into pool when
+// not nil.
+func (in *Instance) read(op string, packed uint64, limit uint32, pool *slabPool) ([]byte, error) {
 	ptr, n := uint32(packed>>32), uint32(packed)
 	if n > limit {
 		return nil, in.failed(op, ErrBadResult, fmt.Errorf("result of %d bytes exceeds the limit of %d", n, limit))
@@ -231,6 +246,9 @@ func (in *Instance) read(op string, packed uint64, limit uint32) ([]byte, error)
 	view, ok := in.mem.Read(ptr, n)
 	if !ok {
 		return nil, in.failed(op, ErrBadResult, fmt.Errorf("result [%#x, +%d) lies outside the guest's %d bytes of memory", ptr, n, in.mem.Size()))
+	}
+	if pool != nil {
+		return pool.copyBytes(view), nil
 	}
 	return append([]byte(nil), view...), nil
 }

@@ -167,6 +167,7 @@ func (t *Transformer) work(ctx context.Context, cons jetstream.Consumer) {
 		t.log.Error("consuming tasks", "err", err)
 		return
 	}
+	t.log.Debug("worker pulling tasks")
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()

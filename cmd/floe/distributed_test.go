@@ -426,6 +426,18 @@ func startFloe(t *testing.T, name string, args ...string) *proc {
 	return p
 }
 
+// waitOutput waits until the process has written s.
+func (p *proc) waitOutput(t *testing.T, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.out.String(), s) {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("%s never wrote %q:\n%s", p.name, s, p.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (p *proc) exited() bool {
 	select {
 	case <-p.done:

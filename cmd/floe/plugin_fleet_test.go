@@ -29,8 +29,13 @@ func TestPluginsInFleet(t *testing.T) {
 	events := watchEvents(t, url, table)
 	wh := filepath.Join(t.TempDir(), "wh")
 	cache := filepath.Join(t.TempDir(), "cache")
+	// Each transformer has one worker, and is pulling before anything is
+	// submitted: the first two tasks then go one to each, so a mismatch
+	// cannot hide behind one transformer taking every task.
 	transformer := func(name, config string) *proc {
-		return startFloe(t, name, "transformer", "--nats", url, "--workers", "1", "--plugin", wasm, "--plugin-config", config, "--plugin-cache", cache)
+		p := startFloe(t, name, "transformer", "--nats", url, "--workers", "1", "--plugin", wasm, "--plugin-config", config, "--plugin-cache", cache, "--log-level", "debug")
+		p.waitOutput(t, "worker pulling tasks", time.Minute)
+		return p
 	}
 	committer := startFloe(t, "committer", "committer", "--nats", url, "--table", table, "--warehouse", wh)
 	submit := func() {
