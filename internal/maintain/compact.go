@@ -107,7 +107,15 @@ func compact(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o 
 		res, err := tx.RewriteDataFiles(ctx, tasks, table.RewriteDataFilesOptions{
 			SnapshotProps:            iceberg.Properties{PropMaintenance: "compaction"},
 			ExtraDeleteFilesToRemove: dead,
-			GroupOptions:             []table.CompactionGroupOption{table.WithCompactionTargetFileSize(target)},
+			// Row groups of 128Ki rows, as the committer writes them: the
+			// writer buffers a whole row group. One scan worker: the scan
+			// holds a worker's whole task (a data file) decoded.
+			GroupOptions: []table.CompactionGroupOption{
+				table.WithCompactionTargetFileSize(target),
+				table.WithCompactionScanConcurrency(1),
+				table.WithCompactionParquetRowGroupLimit(128 * 1024),
+				table.WithCompactionArrowBatchSize(16 * 1024),
+			},
 		})
 		if err != nil {
 			return fmt.Errorf("rewriting data files: %w", err)
