@@ -14,6 +14,7 @@ import (
 	"time"
 
 	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -144,25 +145,38 @@ type infoCmd struct {
 	JSON      bool   `help:"Print JSON."`
 }
 
+// openTable opens the catalog of an existing local warehouse and loads
+// one of its tables; close closes the catalog.
+func openTable(ctx context.Context, warehouse, name string) (icecat.Catalog, *table.Table, func() error, error) {
+	if err := natsbus.ValidateTable(name); err != nil {
+		return nil, nil, nil, err
+	}
+	if _, err := os.Stat(filepath.Join(warehouse, "catalog.db")); err != nil {
+		return nil, nil, nil, fmt.Errorf("no floe warehouse at %s (no catalog.db): check --warehouse", warehouse)
+	}
+	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: absPath(warehouse)})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tbl, err := cat.LoadTable(ctx, icecat.ToIdentifier(name))
+	if errors.Is(err, icecat.ErrNoSuchTable) {
+		err = fmt.Errorf("table %s does not exist in the warehouse %s", name, warehouse)
+	} else if err != nil {
+		err = fmt.Errorf("table %s: %w", name, err)
+	}
+	if err != nil {
+		closeCat()
+		return nil, nil, nil, err
+	}
+	return cat, tbl, closeCat, nil
+}
+
 func (i *infoCmd) Run(ctx context.Context, g *globals) error {
-	if err := natsbus.ValidateTable(i.Table); err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(i.Warehouse, "catalog.db")); err != nil {
-		return fmt.Errorf("no floe warehouse at %s (no catalog.db): check --warehouse", i.Warehouse)
-	}
-	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: absPath(i.Warehouse)})
+	_, tbl, closeCat, err := openTable(ctx, i.Warehouse, i.Table)
 	if err != nil {
 		return err
 	}
 	defer closeCat()
-	tbl, err := cat.LoadTable(ctx, icecat.ToIdentifier(i.Table))
-	if errors.Is(err, icecat.ErrNoSuchTable) {
-		return fmt.Errorf("table %s does not exist in the warehouse %s", i.Table, i.Warehouse)
-	}
-	if err != nil {
-		return fmt.Errorf("table %s: %w", i.Table, err)
-	}
 	info, err := tableinfo.Describe(i.Table, tbl)
 	if err != nil {
 		return err

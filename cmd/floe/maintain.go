@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	icecat "github.com/apache/iceberg-go/catalog"
 
-	"github.com/floe-io/floe/internal/catalog"
 	"github.com/floe-io/floe/internal/maintain"
-	"github.com/floe-io/floe/internal/natsbus"
 )
 
 type maintainCmd struct {
@@ -41,24 +37,12 @@ Examples:
 }
 
 func (m *maintainCmd) Run(ctx context.Context, g *globals) error {
-	if err := natsbus.ValidateTable(m.Table); err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(m.Warehouse, "catalog.db")); err != nil {
-		return fmt.Errorf("no floe warehouse at %s (no catalog.db): check --warehouse", m.Warehouse)
-	}
-	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: absPath(m.Warehouse)})
+	cat, _, closeCat, err := openTable(ctx, m.Warehouse, m.Table)
 	if err != nil {
 		return err
 	}
 	defer closeCat()
-	ident := icecat.ToIdentifier(m.Table)
-	if _, err := cat.LoadTable(ctx, ident); errors.Is(err, icecat.ErrNoSuchTable) {
-		return fmt.Errorf("table %s does not exist in the warehouse %s", m.Table, m.Warehouse)
-	} else if err != nil {
-		return fmt.Errorf("table %s: %w", m.Table, err)
-	}
-	rep, err := maintain.Run(ctx, cat, ident, maintain.Options{
+	rep, err := maintain.Run(ctx, cat, icecat.ToIdentifier(m.Table), maintain.Options{
 		OlderThan:  m.OlderThan,
 		RetainLast: m.RetainLast,
 		Compact:    !slices.Contains(m.Skip, "compact"),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
@@ -52,18 +51,18 @@ func compact(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o 
 		}
 		defer release()
 	}
-	for attempt := 1; ; attempt++ {
+	return untilSettled(ctx, o, rep, "compaction was rewriting files", func() (bool, error) {
 		tbl, err := cat.LoadTable(ctx, ident)
 		if err != nil {
-			return fmt.Errorf("loading the table: %w", err)
+			return false, fmt.Errorf("loading the table: %w", err)
 		}
 		if tbl.CurrentSnapshot() == nil {
-			return nil
+			return false, nil
 		}
 		target := targetFileSize(tbl)
 		groups, err := plan(ctx, tbl, target)
 		if err != nil {
-			return err
+			return false, err
 		}
 		c := Compaction{Groups: len(groups), TargetFileSize: target}
 		rewritten := map[string]struct{}{}
@@ -90,18 +89,18 @@ func compact(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o 
 		c.DeleteFiles = len(deletes)
 		rep.Compaction = c
 		if len(groups) == 0 || o.DryRun {
-			return nil
+			return false, nil
 		}
 		fs, err := tbl.FS(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		// Delete files that name rewritten files in several groups are
 		// dead only once all are rewritten: the per-group check misses
 		// them.
 		dead, err := compaction.CollectDeadPositionDeletes(ctx, fs, tbl.CurrentSnapshot(), rewritten)
 		if err != nil {
-			return fmt.Errorf("finding the delete files compaction makes dead: %w", err)
+			return false, fmt.Errorf("finding the delete files compaction makes dead: %w", err)
 		}
 		tx := tbl.NewTransaction()
 		res, err := tx.RewriteDataFiles(ctx, tasks, table.RewriteDataFilesOptions{
@@ -118,7 +117,7 @@ func compact(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o 
 			},
 		})
 		if err != nil {
-			return fmt.Errorf("rewriting data files: %w", err)
+			return false, fmt.Errorf("rewriting data files: %w", err)
 		}
 		_, err = tx.Commit(ctx)
 		landed, retry, cerr := settle(ctx, cat, ident, tbl, err, func(now *table.Table) bool {
@@ -126,26 +125,19 @@ func compact(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o 
 			return s != nil && s.ParentSnapshotID != nil && *s.ParentSnapshotID == tbl.CurrentSnapshot().SnapshotID &&
 				s.Summary != nil && s.Summary.Properties[PropMaintenance] == "compaction"
 		})
-		if landed {
+		switch {
+		case landed:
 			rep.Compaction.OutputFiles = res.AddedDataFiles
 			rep.Compaction.RemovedDeleteFiles = res.RemovedPositionDeleteFiles + res.RemovedDeletionVectorFiles + res.RemovedEqualityDeleteFiles
 			o.Log.Info("data files compacted", "in", res.RemovedDataFiles, "out", res.AddedDataFiles, "deleteFilesRemoved", rep.Compaction.RemovedDeleteFiles)
-			return nil
+			return false, nil
+		case retry:
+			// The files just written are referenced by nothing; orphan
+			// removal takes them once they are old enough.
+			return true, cerr
 		}
-		if !retry {
-			return fmt.Errorf("committing the compaction: %w", cerr)
-		}
-		// The files just written are referenced by nothing; orphan
-		// removal takes them once they are old enough.
-		if attempt == o.Attempts {
-			return fmt.Errorf("another writer committed to the table %d times while compaction was rewriting files: %w; run floe maintain again when the table is quieter", attempt, err)
-		}
-		rep.Conflicts++
-		o.Log.Info("another writer committed first; compacting again against the new table", "attempt", attempt)
-		if err := sleep(ctx, time.Duration(attempt)*200*time.Millisecond); err != nil {
-			return err
-		}
-	}
+		return false, fmt.Errorf("committing the compaction: %w", cerr)
+	})
 }
 
 // plan returns the groups to rewrite: every data file with deletes, and

@@ -121,44 +121,57 @@ func Run(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o Opti
 // o.RetainLast and everything from the current snapshot back to the one
 // with the newest floe marker.
 func expire(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o Options, rep *Report) error {
-	for attempt := 1; ; attempt++ {
+	return untilSettled(ctx, o, rep, "snapshots were being expired", func() (bool, error) {
 		tbl, err := cat.LoadTable(ctx, ident)
 		if err != nil {
-			return fmt.Errorf("loading the table: %w", err)
+			return false, fmt.Errorf("loading the table: %w", err)
 		}
 		depth, marker := markerDepth(tbl)
 		rep.MarkerSnapshot = marker
 		tx := tbl.NewTransaction()
 		err = tx.ExpireSnapshots(table.WithOlderThan(o.OlderThan), table.WithRetainLast(max(o.RetainLast, depth)))
 		if err != nil {
-			return fmt.Errorf("expiring snapshots: %w", err)
+			return false, fmt.Errorf("expiring snapshots: %w", err)
 		}
 		staged, err := tx.StagedTable()
 		if err != nil {
-			return fmt.Errorf("expiring snapshots: %w", err)
+			return false, fmt.Errorf("expiring snapshots: %w", err)
 		}
 		rep.Expired = gone(tbl, staged.Table)
 		if len(rep.Expired) == 0 || o.DryRun {
-			return nil
+			return false, nil
 		}
 		_, err = tx.Commit(ctx)
 		expired := rep.Expired
 		landed, retry, cerr := settle(ctx, cat, ident, tbl, err, func(now *table.Table) bool {
 			return now.Metadata().SnapshotByID(expired[0].ID) == nil
 		})
-		if landed {
+		switch {
+		case landed:
 			o.Log.Info("snapshots expired", "count", len(rep.Expired), "markerSnapshot", marker)
-			return nil
+			return false, nil
+		case retry:
+			return true, cerr
 		}
+		return false, fmt.Errorf("committing the expiry: %w", cerr)
+	})
+}
+
+// untilSettled makes attempts at a task (what it is doing, for messages)
+// for as long as an attempt reports that another writer committed first
+// (retry), at most o.Attempts times, with a growing pause in between.
+func untilSettled(ctx context.Context, o Options, rep *Report, doing string, attempt func() (retry bool, err error)) error {
+	for n := 1; ; n++ {
+		retry, err := attempt()
 		if !retry {
-			return fmt.Errorf("committing the expiry: %w", cerr)
+			return err
 		}
-		if attempt == o.Attempts {
-			return fmt.Errorf("another writer committed to the table %d times while snapshots were being expired: %w; run floe maintain again when the table is quieter", attempt, err)
+		if n == o.Attempts {
+			return fmt.Errorf("another writer committed to the table %d times while %s: %w; run floe maintain again when the table is quieter", n, doing, err)
 		}
 		rep.Conflicts++
-		o.Log.Info("another writer committed first; expiring again against the new table", "attempt", attempt)
-		if err := sleep(ctx, time.Duration(attempt)*200*time.Millisecond); err != nil {
+		o.Log.Info("another writer committed first; starting over against the table as it is now", "while", doing, "attempt", n)
+		if err := sleep(ctx, time.Duration(n)*200*time.Millisecond); err != nil {
 			return err
 		}
 	}
