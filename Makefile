@@ -68,7 +68,8 @@ bench-e2e: build
 	bash scripts/bench.sh $(BENCH_ITEMS)
 
 # Applying an incremental export of BENCH_MERGE_CHANGES changes to a table
-# of BENCH_MERGE_ITEMS rows (v2 and v3): time, peak RSS, scan rows/s.
+# of BENCH_MERGE_ITEMS rows (v2 and v3): time, peak RSS, scan rows/s; then
+# four more, and floe maintain (time, peak RSS, scan rows/s after it).
 BENCH_MERGE_ITEMS   ?= 2000000
 BENCH_MERGE_CHANGES ?= 100000
 bench-merge: build

@@ -3,14 +3,15 @@
 #
 #   scripts/bench-merge.sh [ITEMS [CHANGES]]     (default: 2000000 100000)
 #
-# Generates (cached under .bench/) a full export of ITEMS items and one
-# incremental export of CHANGES changes (about 60% updates, 25% deletes,
-# 15% inserts). For table format versions 2 and 3: loads the full export
-# into a fresh warehouse, scans the table (rows/s), applies the incremental
-# export with `floe run` (timed end to end, peak RSS as VmHWM), scans the
-# merged table again, compacts it with `floe maintain` (timed, peak RSS)
-# and scans it a last time. The issue's target is printed next to each
-# figure. Needs bin/floe (make build).
+# Generates (cached under .bench/) a full export of ITEMS items and five
+# incremental exports of CHANGES changes each (about 60% updates, 25%
+# deletes, 15% inserts). For table format versions 2 and 3: loads the full
+# export into a fresh warehouse, scans the table (rows/s), applies the
+# first incremental export with `floe run` (timed end to end, peak RSS as
+# VmHWM), scans the merged table, applies the other four, scans again
+# (after 5 merges), compacts it with `floe maintain` (timed, peak RSS) and
+# scans it a last time. The issue's target is printed next to each figure.
+# Needs bin/floe (make build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLOE=${FLOE:-bin/floe}
@@ -23,21 +24,22 @@ mkdir -p .bench
 # run CMD...: prints its loaded/stages lines and "peak RSS N MiB".
 . scripts/lib.sh
 
-src=.bench/merge-$items-$changes
+src=.bench/merge-$items-$changes-x5
 if [ ! -f "$src/.done" ]; then
   rm -rf "$src"
-  "$FLOE" gen --out "$src" --items "$items" --incrementals 1 --changes "$changes" --no-expected > /dev/null
+  "$FLOE" gen --out "$src" --items "$items" --incrementals 5 --changes "$changes" --no-expected > /dev/null
   touch "$src/.done"
 fi
-full= inc=
-for d in "$src"/AWSDynamoDB/*/; do
+full= incs=()
+for d in "$src"/AWSDynamoDB/*/; do # export ids sort by time
   [ -f "$d/manifest-summary.json" ] || continue
   case $(grep -o '"exportType":"[A-Z_]*"' "$d/manifest-summary.json") in
     *FULL_EXPORT*) full=${d%/} ;;
-    *INCREMENTAL_EXPORT*) inc=${d%/} ;;
+    *INCREMENTAL_EXPORT*) incs+=("${d%/}") ;;
   esac
 done
-[ -n "$full" ] && [ -n "$inc" ] || { echo "no full or incremental export in $src; remove it and rerun" >&2; exit 1; }
+[ -n "$full" ] && [ "${#incs[@]}" -eq 5 ] || { echo "no full export or not 5 incremental exports in $src; remove it and rerun" >&2; exit 1; }
+inc=${incs[0]}
 
 scanbench=.bench/scanbench
 go build -o "$scanbench" ./scripts/scanbench
@@ -62,6 +64,13 @@ for fv in 2 3; do
   verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v <= t ? "meets" : "MISSES")}'; }
   echo "    apply: ${secs} s end to end (target <= ${target_s} s: $(verdict "$secs" "$target_s")), peak RSS ${peak} MiB (target <= ${target_rss_mib} MiB: $(verdict "$peak" "$target_rss_mib"))"
   echo "    scan after the merge:  $("$scanbench" --warehouse "$wh" --table bench.orders)"
+  t0=$(date +%s%N)
+  for i in 1 2 3 4; do
+    "$FLOE" --log-level warn run --export "${incs[$i]}" "${flags[@]}" > /dev/null
+  done
+  t1=$(date +%s%N)
+  echo "    four more merges: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e9}') s"
+  echo "    scan after 5 merges:   $("$scanbench" --warehouse "$wh" --table bench.orders)"
   t0=$(date +%s%N)
   mout=$(run "$FLOE" maintain --warehouse "$wh" --table bench.orders --skip expire --skip orphans)
   t1=$(date +%s%N)
