@@ -236,7 +236,7 @@ func (c *Chain) runStage(ctx context.Context, s int, items []ddb.Item, enc []byt
 		if lo == 0 && hi == len(items) {
 			whole = enc
 		}
-		got, err := in.transformPooled(ctx, items[lo:hi], whole)
+		got, err := in.transformItems(ctx, items[lo:hi], whole, &in.pool)
 		if err == nil {
 			copy(rs[lo:hi], got)
 			return nil

@@ -159,22 +159,13 @@ func (in *Instance) Configure(ctx context.Context, config []byte) error {
 // an *Error and kills the instance; the batch may then be retried on a new
 // instance, e.g. in halves to find the item at fault.
 func (in *Instance) TransformBatch(ctx context.Context, items []ddb.Item) ([]Result, error) {
-	if in.dead {
-		return nil, in.deadError("transform_batch")
-	}
-	if !in.configured {
-		return nil, errors.New("plugins: TransformBatch called before Configure")
-	}
-	if len(items) == 0 {
-		return nil, nil
-	}
-	in.in = AppendBatch(in.in[:0], items)
-	return in.transformBatch(ctx, len(items), nil, nil)
+	return in.transformItems(ctx, items, nil, nil)
 }
 
-// transformPooled is TransformBatch, or transformEncoded when enc is not
-// nil, with results in the instance's pool: valid until its reset.
-func (in *Instance) transformPooled(ctx context.Context, items []ddb.Item, enc []byte) ([]Result, error) {
+// transformItems is TransformBatch for items whose encodings (AppendItem, back
+// to back) are in enc when it is not nil, with the results decoded into
+// pool when it is not nil: valid until the pool's reset.
+func (in *Instance) transformItems(ctx context.Context, items []ddb.Item, enc []byte, pool *slabPool) ([]Result, error) {
 	if in.dead {
 		return nil, in.deadError("transform_batch")
 	}
@@ -191,7 +182,7 @@ func (in *Instance) transformPooled(ctx context.Context, items []ddb.Item, enc [
 	} else {
 		in.in = AppendBatch(in.in[:0], items)
 	}
-	return in.transformBatch(ctx, len(items), enc, &in.pool)
+	return in.transformBatch(ctx, len(items), enc, pool)
 }
 
 // transformBatch calls transform_batch on the n items encoded in in.in

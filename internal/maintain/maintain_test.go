@@ -18,19 +18,18 @@ import (
 	"github.com/floe-io/floe/internal/catalog"
 )
 
-// TestExpireKeepsMarkerAncestry commits two marked snapshots and two
-// unmarked ones on top (as compaction would), then expires everything it
-// may: the snapshots back to the newest marker stay, older ones go, and a
-// dry run changes nothing.
-func TestExpireKeepsMarkerAncestry(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// ident names the table of the tests.
+var ident = table.Identifier{"ddb", "orders"}
+
+// newTable creates table ident, with one string column pk, in a new
+// SQLite catalog that is closed when the test ends.
+func newTable(t *testing.T, ctx context.Context) (icecat.Catalog, *table.Table) {
+	t.Helper()
 	cat, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeCat()
-	ident := table.Identifier{"ddb", "orders"}
+	t.Cleanup(func() { closeCat() })
 	if err := cat.CreateNamespace(ctx, ident[:1], nil); err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +37,18 @@ func TestExpireKeepsMarkerAncestry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cat, tbl
+}
+
+// TestExpireKeepsMarkerAncestry commits two marked snapshots and two
+// unmarked ones on top (as compaction would), then expires everything it
+// may: the snapshots back to the newest marker stay, older ones go, and a
+// dry run changes nothing.
+func TestExpireKeepsMarkerAncestry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cat, tbl := newTable(t, ctx)
+	var err error
 	commit := func(props map[string]string) int64 {
 		t.Helper()
 		tx := tbl.NewTransaction()
@@ -123,20 +134,8 @@ func (c *racingCatalog) CommitTable(ctx context.Context, ident table.Identifier,
 func TestRetriesAfterLostRace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inner, closeCat, err := catalog.Open(ctx, catalog.Config{Warehouse: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeCat()
-	ident := table.Identifier{"ddb", "orders"}
-	if err := inner.CreateNamespace(ctx, ident[:1], nil); err != nil {
-		t.Fatal(err)
-	}
-	sch := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "pk", Type: iceberg.PrimitiveTypes.String, Required: true})
-	tbl, err := inner.CreateTable(ctx, ident, sch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inner, tbl := newTable(t, ctx)
+	sch := tbl.Schema()
 	// Two small data files: a compaction group. The first marked.
 	asc, err := table.SchemaToArrowSchema(sch, nil, true, false)
 	if err != nil {
