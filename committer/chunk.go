@@ -338,10 +338,11 @@ func (c *Committer) commit(ctx context.Context) error {
 		lastErr error
 		ms      mergeStats
 	)
+	var spent []iceberg.DataFile
 	for attempt := 1; attempt <= 5; attempt++ {
 		var written []iceberg.DataFile
 		var tbl *table.Table
-		tbl, ms, written, err = c.tryCommit(ctx, dfs, commitID, attempt)
+		tbl, ms, written, spent, err = c.tryCommit(ctx, dfs, commitID, attempt)
 		if err == nil {
 			c.tbl = tbl
 			lastErr = nil
@@ -373,6 +374,7 @@ func (c *Committer) commit(ctx context.Context) error {
 		return err
 	}
 	c.removeStaged(ctx, p)
+	c.removePaths(ctx, spent)
 	c.Stats.Commits.Add(1)
 	c.log.Info("export committed", "export", p.Plan.ExportID, "snapshot", snapID, "rows", p.Rows, "dataFiles", len(dfs),
 		"upserts", ms.upserts, "deletes", ms.deletes, "stale", ms.stale)
@@ -383,50 +385,75 @@ func (c *Committer) commit(ctx context.Context) error {
 }
 
 // tryCommit makes one commit attempt against the table as last loaded. It
-// returns the delete files it wrote, which are garbage if it fails.
-func (c *Committer) tryCommit(ctx context.Context, dfs []iceberg.DataFile, commitID string, attempt int) (*table.Table, mergeStats, []iceberg.DataFile, error) {
+// returns the files it wrote, which are garbage if it fails, and those it
+// made garbage by committing.
+func (c *Committer) tryCommit(ctx context.Context, dfs []iceberg.DataFile, commitID string, attempt int) (tbl *table.Table, ms mergeStats, written, spent []iceberg.DataFile, err error) {
 	p := c.cur
-	var ms mergeStats
 	props := iceberg.Properties(markerProps(p, c.streamID, commitID))
-	add, err := c.withRowIDs(dfs)
-	if err != nil {
-		return nil, ms, nil, err
-	}
 	tx := c.tbl.NewTransaction()
-	var written, remove []iceberg.DataFile
-	if merges(p.Plan.ExportType) {
-		m, err := c.planMerge(ctx, dfs)
-		if err != nil {
-			return nil, ms, nil, err
+	if c.mode != "" && c.tbl.Properties()[PropMergeMode] != string(c.mode) {
+		c.log.Info("recording the table's merge mode", "from", tableMergeMode(c.tbl), "to", c.mode)
+		if err := tx.SetProperties(iceberg.Properties{PropMergeMode: string(c.mode)}); err != nil {
+			return nil, ms, nil, nil, err
 		}
-		ms = m.stats
-		written, remove, err = m.writeDeletes(ctx, p.Inflight+"-"+strconv.Itoa(attempt))
+	}
+	if !merges(p.Plan.ExportType) {
+		add, err := c.withRowIDs(dfs)
 		if err != nil {
-			return nil, ms, written, err
+			return nil, ms, nil, nil, err
 		}
+		if len(add) == 0 {
+			// An empty export still gets its snapshot: the marker records it.
+			err = tx.AddFiles(ctx, nil, props, false)
+		} else {
+			err = tx.AddDataFiles(ctx, add, props)
+		}
+		if err != nil {
+			return nil, ms, nil, nil, err
+		}
+	} else {
+		mode := c.exportMergeMode(p)
+		d, err := c.mergeDelta(ctx, tx, dfs, mode, p.Inflight+"-"+strconv.Itoa(attempt))
+		if d != nil {
+			written, ms = d.written, d.stats
+		}
+		if err != nil {
+			return nil, ms, written, nil, err
+		}
+		props[MarkerMergeMode] = string(mode)
 		props[MarkerUpserts] = strconv.FormatInt(ms.upserts, 10)
 		props[MarkerDeletes] = strconv.FormatInt(ms.deletes, 10)
-		props[MarkerStale] = strconv.FormatInt(ms.stale, 10)
-		props[MarkerDeletedRows] = strconv.FormatInt(ms.deletedRows, 10)
-	}
-	switch {
-	case len(add) == 0 && len(written) == 0:
-		// An empty export still gets its snapshot: the marker records it.
-		err = tx.AddFiles(ctx, nil, props, false)
-	case merges(p.Plan.ExportType):
-		err = tx.NewRowDelta(props).AddRows(add...).AddDeletes(written...).RemoveDeletes(remove...).Commit(ctx)
-	default:
-		err = tx.AddDataFiles(ctx, add, props)
-	}
-	if err != nil {
-		return nil, ms, written, err
+		if mode != EqualityDeletes {
+			// Equality deletes do not read the table, so they cannot
+			// tell how many rows they delete, or whether a change is
+			// older than the row it meets (exports of the chain never
+			// are: see exportMergeMode).
+			props[MarkerStale] = strconv.FormatInt(ms.stale, 10)
+			props[MarkerDeletedRows] = strconv.FormatInt(ms.deletedRows, 10)
+		}
+		add, err := c.withRowIDs(d.addRows)
+		if err != nil {
+			return nil, ms, written, nil, err
+		}
+		switch {
+		case len(add) == 0 && len(d.addDeletes) == 0 && len(d.removeRows) == 0:
+			err = tx.AddFiles(ctx, nil, props, false)
+		case mode == CopyOnWrite:
+			err = tx.ReplaceFiles(ctx, d.removeRows, add, d.removeDeletes, props)
+		default:
+			err = tx.NewRowDelta(props).AddRows(add...).AddDeletes(d.addDeletes...).RemoveDeletes(d.removeDeletes...).Commit(ctx)
+		}
+		if err != nil {
+			return nil, ms, written, nil, err
+		}
+		spent = append(d.scratch, d.replaced...)
 	}
 	c.faultAt(FaultCommit)
-	tbl, err := tx.Commit(ctx)
+	tbl, err = tx.Commit(ctx)
 	if err == nil {
 		c.faultAt(FaultCommitted)
 	}
-	return tbl, ms, written, err
+	return tbl, ms, written, spent, err
 }
 
 func (c *Committer) faultAt(point string) {

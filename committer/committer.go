@@ -56,6 +56,10 @@ type Options struct {
 	// before the catalog commit, FaultCommitted just after it succeeded
 	// (before the pending state is cleared).
 	Fault func(point string)
+	// MergeMode, if set, is the mode incremental exports are merged in
+	// from the next commit on, and is recorded in the table; unset, the
+	// table's recorded mode applies (merge-on-read for a new table).
+	MergeMode MergeMode
 }
 
 // Fault points (see Options.Fault).
@@ -74,6 +78,7 @@ type Committer struct {
 	log   *slog.Logger
 	onEv  func(natsbus.Event)
 	fault func(string)
+	mode  MergeMode
 	state stateStore
 	codec *natsbus.Codec
 	// scratch is reused to decompress batches (one at a time).
@@ -115,13 +120,16 @@ func New(nc *nats.Conn, cat catalog.Catalog, tableName string, o Options) (*Comm
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if _, err := ParseMergeMode(string(o.MergeMode)); err != nil {
+		return nil, err
+	}
 	codec, err := natsbus.NewCodec(memory.DefaultAllocator)
 	if err != nil {
 		return nil, err
 	}
 	return &Committer{
 		table: tableName, ident: catalog.ToIdentifier(tableName), cat: cat, nc: nc, js: js,
-		log: o.Log.With("table", tableName), onEv: o.OnEvent, fault: o.Fault, codec: codec,
+		log: o.Log.With("table", tableName), onEv: o.OnEvent, fault: o.Fault, mode: o.MergeMode, codec: codec,
 	}, nil
 }
 
@@ -429,6 +437,16 @@ func (c *Committer) check(plan *natsbus.Plan) error {
 	var applied []map[string]string
 	if c.tbl != nil {
 		applied = Applied(c.tbl)
+	}
+	if c.tbl != nil && c.mergeMode() == EqualityDeletes {
+		s, err := tableSchema(c.tbl)
+		if err != nil {
+			return err
+		}
+		spec := c.tbl.Spec()
+		if err := checkEqualityDeletes(c.table, c.tbl.Schema(), &spec, keyColumnNames(s)); err != nil {
+			return err
+		}
 	}
 	if plan.ExportType == natsbus.TypeReplay {
 		if len(applied) == 0 {

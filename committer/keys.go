@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -20,11 +21,15 @@ import (
 const noTS = math.MinInt64
 
 // keyColumns names the Iceberg field IDs a merge reads from a data file:
-// the key columns, then _ddb_write_ts.
+// the key columns, then _ddb_write_ts (none if ts is 0: equality delete
+// files hold only the key).
 type keyColumns struct {
 	keys []int
 	ts   int
 }
+
+// keysOnly drops the write timestamp.
+func (kc keyColumns) keysOnly() keyColumns { return keyColumns{keys: kc.keys} }
 
 // keyRow is one row as a merge sees it: its position in the file, its
 // encoded key and its write timestamp (noTS for none).
@@ -54,6 +59,7 @@ type keyFile struct {
 	pr     *file.Reader
 	want   []int // field ids: the key columns, then the write timestamp
 	leaves []int // their leaf column indexes, in the order of want
+	hasTS  bool
 }
 
 // openKeys opens a Parquet file and finds the columns kc names in it.
@@ -67,7 +73,10 @@ func openKeys(fsys iceio.IO, path string, kc keyColumns) (*keyFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	kf := &keyFile{path: path, f: f, pr: pr, want: append(append([]int(nil), kc.keys...), kc.ts)}
+	kf := &keyFile{path: path, f: f, pr: pr, want: append([]int(nil), kc.keys...), hasTS: kc.ts != 0}
+	if kf.hasTS {
+		kf.want = append(kf.want, kc.ts)
+	}
 	kf.leaves = make([]int, len(kf.want))
 	ps := pr.MetaData().Schema
 	for i, id := range kf.want {
@@ -141,11 +150,15 @@ func (kf *keyFile) read(ctx context.Context, rg int, fn func(r keyRow) error) er
 		for i, j := range order {
 			cols[i] = rec.Column(j)
 		}
-		ts, ok := cols[len(cols)-1].(*array.Timestamp)
-		if !ok {
-			return fmt.Errorf("reading %s: write timestamp column is %s, not a timestamp", path, cols[len(cols)-1].DataType())
+		keys := cols
+		var ts *array.Timestamp
+		if kf.hasTS {
+			var ok bool
+			if ts, ok = cols[len(cols)-1].(*array.Timestamp); !ok {
+				return fmt.Errorf("reading %s: write timestamp column is %s, not a timestamp", path, cols[len(cols)-1].DataType())
+			}
+			keys = cols[:len(cols)-1]
 		}
-		keys := cols[:len(cols)-1]
 		for r := 0; r < int(rec.NumRows()); r++ {
 			buf = buf[:0]
 			for _, c := range keys {
@@ -154,7 +167,7 @@ func (kf *keyFile) read(ctx context.Context, rg int, fn func(r keyRow) error) er
 				}
 			}
 			row := keyRow{pos: pos, key: buf, ts: noTS}
-			if ts.IsValid(r) {
+			if ts != nil && ts.IsValid(r) {
 				row.ts = int64(ts.Value(r))
 			}
 			if err := fn(row); err != nil {
@@ -203,4 +216,73 @@ func appendBytes(dst, b []byte) []byte {
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
+}
+
+// keyBuilder appends encoded keys (see appendKey) to the builders of a
+// record of key columns, turning them back into values.
+type keyBuilder struct {
+	b *array.RecordBuilder
+}
+
+func (kb keyBuilder) append(key []byte) error {
+	for i := range kb.b.Schema().NumFields() {
+		var err error
+		if key, err = kb.appendValue(kb.b.Field(i), key); err != nil {
+			return err
+		}
+	}
+	if len(key) != 0 {
+		return fmt.Errorf("encoded key has %d bytes left over", len(key))
+	}
+	return nil
+}
+
+// appendValue decodes one value from the front of key into b.
+func (kb keyBuilder) appendValue(b array.Builder, key []byte) ([]byte, error) {
+	bytes := func() ([]byte, error) {
+		n, w := binary.Uvarint(key)
+		if w <= 0 || uint64(len(key)-w) < n {
+			return nil, fmt.Errorf("encoded key is truncated")
+		}
+		v := key[w : w+int(n)]
+		key = key[w+int(n):]
+		return v, nil
+	}
+	fixed := func(n int) ([]byte, error) {
+		if len(key) < n {
+			return nil, fmt.Errorf("encoded key is truncated")
+		}
+		v := key[:n]
+		key = key[n:]
+		return v, nil
+	}
+	switch b := b.(type) {
+	case *array.StringBuilder:
+		v, err := bytes()
+		if err != nil {
+			return nil, err
+		}
+		b.BinaryBuilder.Append(v)
+	case *array.BinaryBuilder:
+		v, err := bytes()
+		if err != nil {
+			return nil, err
+		}
+		b.Append(v)
+	case *array.Int64Builder:
+		v, err := fixed(8)
+		if err != nil {
+			return nil, err
+		}
+		b.Append(int64(binary.BigEndian.Uint64(v)))
+	case *array.Decimal128Builder:
+		v, err := fixed(16)
+		if err != nil {
+			return nil, err
+		}
+		b.Append(decimal128.New(int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint64(v[8:])))
+	default:
+		return nil, fmt.Errorf("key column type %s is not supported", b.Type())
+	}
+	return key, nil
 }

@@ -64,6 +64,11 @@ type candidate struct {
 type mergeFile struct {
 	df       iceberg.DataFile
 	existing bool
+	// task is an existing file's scan task: its delete files, first row
+	// id and data sequence number, for copy-on-write's rewrite.
+	task table.FileScanTask
+	// eq are the equality delete files that apply to an existing file.
+	eq []*eqDeletes
 	// dv is the file's current deletion vector (v3), to be replaced.
 	dv iceberg.DataFile
 	// deleted holds the positions already deleted (dv or position
@@ -80,6 +85,24 @@ type merge struct {
 	cands [][]candidate
 	files []*mergeFile
 	stats mergeStats
+}
+
+// eqDeletes is an equality delete file of the table, as the merge's keys
+// it deletes (the others do not matter to the merge).
+type eqDeletes struct {
+	df  iceberg.DataFile
+	ids map[int32]struct{}
+}
+
+// deletedByEquality tells whether an equality delete that applies to mf
+// holds key id.
+func (mf *mergeFile) deletedByEquality(id int32) bool {
+	for _, e := range mf.eq {
+		if _, ok := e.ids[id]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // stageDeletes writes a chunk's delete rows (key columns and write
@@ -136,10 +159,12 @@ func (c *Committer) stageDeletes(ctx context.Context, recs []arrow.RecordBatch) 
 }
 
 // keyColumnNames lists the table's key columns.
-func (c *Committer) keyColumnNames() []string {
+func (c *Committer) keyColumnNames() []string { return keyColumnNames(c.sch) }
+
+func keyColumnNames(s *schema.Schema) []string {
 	var out []string
-	for _, k := range c.sch.Key {
-		out = append(out, c.sch.Field(k).Column)
+	for _, k := range s.Key {
+		out = append(out, s.Field(k).Column)
 	}
 	return out
 }
@@ -165,7 +190,9 @@ func (c *Committer) keyColumns() (keyColumns, error) {
 // planMerge works out the row delta of the current incremental export
 // against the table as loaded now: every version of every key it touches,
 // resolved (see merge.resolve); writeDeletes then writes its deletes.
-func (c *Committer) planMerge(ctx context.Context, newFiles []iceberg.DataFile) (m *merge, err error) {
+// Without scan, it resolves the export's own versions only, for equality
+// deletes to remove the table's.
+func (c *Committer) planMerge(ctx context.Context, newFiles []iceberg.DataFile, scan bool) (m *merge, err error) {
 	fsys, err := c.tbl.FS(ctx)
 	if err != nil {
 		return nil, err
@@ -195,7 +222,7 @@ func (c *Committer) planMerge(ctx context.Context, newFiles []iceberg.DataFile) 
 			return nil, fmt.Errorf("new data file: %w", err)
 		}
 	}
-	if len(m.index) > 0 && c.tbl.CurrentSnapshot() != nil {
+	if scan && len(m.index) > 0 && c.tbl.CurrentSnapshot() != nil {
 		if err := m.scanTable(ctx); err != nil {
 			return nil, err
 		}
@@ -223,14 +250,20 @@ func (m *merge) scanTable(ctx context.Context) error {
 		return fmt.Errorf("planning the table scan: %w", err)
 	}
 	posDeletes := map[string]iceberg.DataFile{}
+	eqs := map[string]*eqDeletes{}
 	first := int32(len(m.files))
 	for _, t := range tasks {
-		if len(t.EqualityDeleteFiles) > 0 {
-			return fmt.Errorf("data file %s has equality deletes, which this version of floe does not merge with; compact the table first", t.File.FilePath())
-		}
-		mf := &mergeFile{df: t.File, existing: true, deleted: dv.NewRoaringPositionBitmap()}
+		mf := &mergeFile{df: t.File, existing: true, task: t, deleted: dv.NewRoaringPositionBitmap()}
 		for _, d := range t.DeleteFiles {
 			posDeletes[d.FilePath()] = d
+		}
+		for _, d := range t.EqualityDeleteFiles {
+			e := eqs[d.FilePath()]
+			if e == nil {
+				e = &eqDeletes{df: d}
+				eqs[d.FilePath()] = e
+			}
+			mf.eq = append(mf.eq, e)
 		}
 		if len(t.DeletionVectorFiles) > 1 {
 			return fmt.Errorf("data file %s has %d deletion vectors; the table is corrupt", t.File.FilePath(), len(t.DeletionVectorFiles))
@@ -251,6 +284,11 @@ func (m *merge) scanTable(ctx context.Context) error {
 	}
 	for _, d := range slices.Sorted(maps.Keys(posDeletes)) {
 		if err := readPositionDeletes(ctx, m.fsys, d, byPath); err != nil {
+			return err
+		}
+	}
+	for _, e := range eqs {
+		if err := m.readEqualityDeletes(ctx, e); err != nil {
 			return err
 		}
 	}
@@ -323,7 +361,7 @@ func (m *merge) scanTable(ctx context.Context) error {
 							return nil
 						}
 						id, ok := m.index[string(r.key)]
-						if ok && !mf.deleted.Contains(uint64(r.pos)) {
+						if ok && !mf.deleted.Contains(uint64(r.pos)) && !mf.deletedByEquality(id) {
 							hits = append(hits, candidate{file: int32(u.fi), pos: r.pos, ts: r.ts})
 							hitIDs = append(hitIDs, id)
 						}
@@ -347,6 +385,26 @@ func (m *merge) scanTable(ctx context.Context) error {
 	wg.Wait()
 	if len(errs) > 0 {
 		return fmt.Errorf("scanning the table for changed keys: %w", errs[0])
+	}
+	return nil
+}
+
+// readEqualityDeletes reads the merge's keys that an equality delete
+// file of the table deletes. Only files with floe's key as their equality
+// columns are understood: floe writes no others.
+func (m *merge) readEqualityDeletes(ctx context.Context, e *eqDeletes) error {
+	if !slices.Equal(slices.Sorted(slices.Values(e.df.EqualityFieldIDs())), slices.Sorted(slices.Values(m.kc.keys))) {
+		return fmt.Errorf("equality delete file %s deletes by field ids %v, not by the table's key %v; floe cannot merge into it: compact the table first (floe maintain)", e.df.FilePath(), e.df.EqualityFieldIDs(), m.kc.keys)
+	}
+	e.ids = map[int32]struct{}{}
+	err := readKeys(ctx, m.fsys, e.df.FilePath(), m.kc.keysOnly(), func(r keyRow) error {
+		if id, ok := m.index[string(r.key)]; ok {
+			e.ids[id] = struct{}{}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("equality deletes: %w", err)
 	}
 	return nil
 }

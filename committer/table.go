@@ -176,11 +176,18 @@ func (c *Committer) createTable(ctx context.Context, s *schema.Schema, p *planOp
 	if err != nil {
 		return nil, err
 	}
+	mode := c.mergeMode()
+	if mode == EqualityDeletes {
+		if err := checkEqualityDeletes(c.table, ice, spec, keyColumnNames(s)); err != nil {
+			return nil, err
+		}
+	}
 	sj, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
 	}
 	props := iceberg.Properties{
+		PropMergeMode:                     string(mode),
 		PropSchema:                        string(sj),
 		"format-version":                  strconv.Itoa(p.formatVersion),
 		"write.parquet.compression-codec": "zstd",
@@ -203,7 +210,7 @@ func (c *Committer) createTable(ctx context.Context, s *schema.Schema, p *planOp
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", c.table, err)
 	}
-	c.log.Info("created table", "location", tbl.Location(), "columns", len(ice.Fields()), "formatVersion", p.formatVersion, "partitionBy", p.partitionBy)
+	c.log.Info("created table", "location", tbl.Location(), "columns", len(ice.Fields()), "formatVersion", p.formatVersion, "partitionBy", p.partitionBy, "mergeMode", mode)
 	return tbl, nil
 }
 

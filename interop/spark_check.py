@@ -21,8 +21,9 @@ For each table, as Spark sees it:
   snapshot per export, each summary's floe.export-id the export's id, in
   order, the current one the last export's;
 - the delete files of the current snapshot (the delete_files metadata table)
-  are of the kind the format calls for: none, Parquet position deletes (v2)
-  or deletion vectors in Puffin files (v3), and no equality deletes;
+  are of the kind the table calls for: none (a full load, or copy-on-write),
+  Parquet position deletes (v2) or deletion vectors in Puffin files (v3),
+  and no equality deletes unless the merge mode is equality-deletes;
 - key lookups: one filtered query (WHERE (pk = … AND sk = …) OR …) over a
   sample of live keys and of keys deleted since the first export
   (--gone-from) returns each live key once, as its expected item, and none
@@ -30,8 +31,8 @@ For each table, as Spark sees it:
 
 Input: --tables FILE, tab-separated lines
     NAME WAREHOUSE TABLE EXPECTED EXPORT-IDS DELETES GONE-FROM
-with EXPORT-IDS comma-separated in export order, DELETES none, position or
-dv, GONE-FROM an earlier expected state or "-".
+with EXPORT-IDS comma-separated in export order, DELETES none, position,
+dv or equality, GONE-FROM an earlier expected state or "-".
 
 Prints one line per table, "PASS spark:NAME (…s): …" or "FAIL spark:NAME
 (…s): …" followed by indented details, then "spark: …" with the timings.
@@ -280,11 +281,18 @@ def check_table(spark, name: str, warehouse: str, table: str, expected_path: str
     dels = s.sql(f"SELECT content, file_format, count(*), sum(record_count) FROM {ident}.delete_files "
                  f"GROUP BY content, file_format").collect()
     kinds = {(r[0], r[1]): (r[2], r[3]) for r in dels}
-    want_kind = {"none": None, "position": (1, "PARQUET"), "dv": (1, "PUFFIN")}[deletes]
-    if want_kind is None and kinds:
-        problems.append(f"delete files {kinds}; a full load has none")
-    if want_kind is not None and set(kinds) != {want_kind}:
-        problems.append(f"delete files (content, format) → (files, rows) {kinds}; want {want_kind} only")
+    if deletes == "equality":
+        # Equality deletes, and position deletes for versions of a key
+        # superseded within one export (which equality deletes cannot reach).
+        if (2, "PARQUET") not in kinds or not set(kinds) <= {(2, "PARQUET"), (1, "PARQUET")}:
+            problems.append(f"delete files (content, format) → (files, rows) {kinds}; want equality deletes "
+                            f"(2, PARQUET), and position deletes (1, PARQUET) at most beside them")
+    else:
+        want_kind = {"none": None, "position": (1, "PARQUET"), "dv": (1, "PUFFIN")}[deletes]
+        if want_kind is None and kinds:
+            problems.append(f"delete files {kinds}; want none")
+        if want_kind is not None and set(kinds) != {want_kind}:
+            problems.append(f"delete files (content, format) → (files, rows) {kinds}; want {want_kind} only")
     ndel_files, ndel_rows = (sum(v[0] for v in kinds.values()), sum(v[1] for v in kinds.values()))
 
     # Key lookups: one filtered query (WHERE (pk = … AND sk = …) OR …) over
@@ -323,7 +331,7 @@ def check_table(spark, name: str, warehouse: str, table: str, expected_path: str
             out += diffs
         return False, "\n".join(out)
     dnote = "no delete files" if not ndel_files else (
-        f"{ndel_files} {'deletion vectors' if deletes == 'dv' else 'position delete files'} deleting {ndel_rows} rows")
+        f"{ndel_files} {({'dv': 'deletion vectors', 'equality': 'equality and position delete files'}).get(deletes, 'position delete files')} deleting {ndel_rows} rows")
     return True, (f"{len(rows)} rows, {sum(len(i) for i in got.values())} attributes match "
                   f"{os.path.basename(expected_path)} ({len(cols)} columns); count(*) {count}; "
                   f"current snapshot {current}, {len(lineage)} snapshot(s) with {EXPORT_ID} {','.join(seen)}; "

@@ -35,6 +35,7 @@ type runCmd struct {
 	Warehouse string   `help:"Local warehouse directory: table data, metadata and the SQLite catalog (catalog.db)." required:"" placeholder:"PATH"`
 	Table     string   `help:"Table identifier NAMESPACE.NAME, e.g. dynamodb.orders." required:"" placeholder:"NS.NAME"`
 	tableFlags
+	mergeFlags
 	Workers   int    `help:"Files transformed at once (default: number of CPUs)."`
 	NatsStore string `help:"Embedded NATS JetStream directory (default <warehouse>/.floe/nats); unfinished work resumes from it." placeholder:"DIR"`
 	Progress  string `help:"Progress display: auto (a bar on a terminal), always, never." enum:"auto,always,never" default:"auto"`
@@ -59,6 +60,7 @@ func (r *runCmd) Run(ctx context.Context, g *globals) error {
 	res, err := runner.Run(ctx, runner.Options{
 		Plan: po, Exports: r.Export, Warehouse: absPath(r.Warehouse), NatsStore: r.NatsStore,
 		Workers: r.Workers, Log: g.log, Progress: bar, Fault: g.fault, Plugins: stages,
+		MergeMode: committer.MergeMode(r.MergeMode),
 	})
 	if res != nil {
 		printSummary(os.Stdout, r.Table, res)
@@ -328,6 +330,7 @@ type committerCmd struct {
 	Table     string `help:"Table identifier NAMESPACE.NAME." required:"" placeholder:"NS.NAME"`
 	Warehouse string `help:"Local warehouse directory (holds catalog.db)." required:"" placeholder:"PATH"`
 	Catalog   string `help:"Catalog type; sql (SQLite) for now." enum:"sql" default:"sql"`
+	mergeFlags
 }
 
 func (c *committerCmd) Run(ctx context.Context, g *globals) error {
@@ -341,7 +344,7 @@ func (c *committerCmd) Run(ctx context.Context, g *globals) error {
 		return err
 	}
 	defer closeCat()
-	com, err := committer.New(nc, cat, c.Table, committer.Options{Log: g.log, Fault: g.fault})
+	com, err := committer.New(nc, cat, c.Table, committer.Options{Log: g.log, Fault: g.fault, MergeMode: committer.MergeMode(c.MergeMode)})
 	if err != nil {
 		return err
 	}

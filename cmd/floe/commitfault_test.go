@@ -17,15 +17,21 @@ import (
 // catalog commit of an export: before it starts (commit), between the
 // metadata file write and the catalog's update (catalog-update), and just
 // after it (committed, before the committer clears its pending state), for
-// a full export and each incremental export, in format v2 and v3. The next run must neither lose nor re-apply
+// a full export and each incremental export, in format v2 and v3, and in
+// the other merge modes. The next run must neither lose nor re-apply
 // the export: after it the table holds exactly one snapshot per export and
 // the expected state, and at the end no orphan file.
 func TestKillAtCommit(t *testing.T) {
-	for _, tc := range []struct{ version, point string }{
-		{"2", "commit"}, {"2", "catalog-update"}, {"2", "committed"}, {"3", "catalog-update"}, {"3", "committed"},
+	for _, tc := range []struct{ version, point, mode string }{
+		{"2", "commit", ""}, {"2", "catalog-update", ""}, {"2", "committed", ""}, {"3", "catalog-update", ""}, {"3", "committed", ""},
+		{"2", "commit", "copy-on-write"}, {"3", "catalog-update", "copy-on-write"}, {"3", "commit", "equality-deletes"}, {"2", "committed", "equality-deletes"},
 	} {
 		version, point := tc.version, tc.point
-		t.Run("v"+version+"-"+point, func(t *testing.T) {
+		name := "v" + version + "-" + point
+		if tc.mode != "" {
+			name += "-" + tc.mode
+		}
+		t.Run(name, func(t *testing.T) {
 			root := t.TempDir()
 			gen, err := exportgen.Generate(context.Background(), exportgen.Options{
 				Dir: root, Items: 1000, Seed: 13, Edge: true, View: exportgen.ViewNew,
@@ -36,6 +42,9 @@ func TestKillAtCommit(t *testing.T) {
 			}
 			wh := filepath.Join(t.TempDir(), "wh")
 			base := []string{"run", "--warehouse", wh, "--table", "crash.orders", "--key", "pk,sk", "--progress", "never", "--format-version", version}
+			if tc.mode != "" {
+				base = append(base, "--merge-mode", tc.mode)
+			}
 			exports := append([]exportgen.ExportInfo{gen.Full}, gen.Incrementals...)
 			var ids []string
 			for _, e := range exports {

@@ -118,6 +118,11 @@ type tableFlags struct {
 	AllowGaps      bool     `help:"Apply an incremental export even if it does not start where the table's changes end (changes made in the gap are missing for good). Without it such an export is refused."`
 }
 
+// mergeFlags choose how a committer writes incremental exports.
+type mergeFlags struct {
+	MergeMode string `help:"How incremental exports are merged: merge-on-read (position deletes or deletion vectors; every engine reads them), equality-deletes (cheapest to write; Snowflake, DuckDB and PyIceberg cannot read them; the table must be unpartitioned or partitioned by key columns only), or copy-on-write (rewrites the data files holding changed keys; no delete files). Recorded in the table: a later run without the flag keeps it, and changing it applies from the next export. Default: the table's mode, merge-on-read for a new table." enum:",merge-on-read,equality-deletes,copy-on-write" default:"" placeholder:"MODE"`
+}
+
 func (f tableFlags) plan(table string, s3 s3Flags) (planner.Options, error) {
 	o := planner.Options{
 		Table: table, S3: s3.options(), Key: f.Key, ColumnNames: schema.ColumnNames(f.ColumnNames),

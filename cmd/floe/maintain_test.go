@@ -21,12 +21,20 @@ import (
 // table is unchanged, that a later run skips the exports whose markers are
 // gone and merges the new one into the compacted files, and that orphan
 // removal takes old unreferenced files only, and nothing in a dry run.
+// It runs with the default merge mode and with equality deletes, whose
+// files compaction must fold and drop too.
 func TestMaintain(t *testing.T) {
+	for _, mode := range []string{"merge-on-read", "equality-deletes"} {
+		t.Run(mode, func(t *testing.T) { testMaintain(t, mode) })
+	}
+}
+
+func testMaintain(t *testing.T, mode string) {
 	root, gen := history(t, time.Hour)
 	wh := filepath.Join(t.TempDir(), "wh")
 	run := func(export string) string {
 		t.Helper()
-		code, out, stderr := floe(t, "run", "--export", export, "--warehouse", wh, "--table", "ddb.orders", "--key", "pk,sk", "--progress", "never")
+		code, out, stderr := floe(t, "run", "--export", export, "--warehouse", wh, "--table", "ddb.orders", "--key", "pk,sk", "--progress", "never", "--merge-mode", mode)
 		if code != 0 {
 			t.Fatalf("run %s: exit %d\n%s", export, code, stderr)
 		}

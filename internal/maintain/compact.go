@@ -102,6 +102,13 @@ func compact(ctx context.Context, cat icecat.Catalog, ident table.Identifier, o 
 		if err != nil {
 			return false, fmt.Errorf("finding the delete files compaction makes dead: %w", err)
 		}
+		// Equality deletes (merge mode equality-deletes) apply to every
+		// older data file of their partition: dead once all are rewritten.
+		deadEq, err := compaction.CollectDeadEqualityDeletesWithSpecs(ctx, fs, tbl.Metadata(), tbl.CurrentSnapshot(), rewritten)
+		if err != nil {
+			return false, fmt.Errorf("finding the equality delete files compaction makes dead: %w", err)
+		}
+		dead = append(dead, deadEq...)
 		tx := tbl.NewTransaction()
 		res, err := tx.RewriteDataFiles(ctx, tasks, table.RewriteDataFilesOptions{
 			SnapshotProps:            iceberg.Properties{PropMaintenance: "compaction"},

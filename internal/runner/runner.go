@@ -52,6 +52,8 @@ type Options struct {
 	// Plans, when set, are applied instead of planning Exports: a replay
 	// of dead letters, say.
 	Plans []natsbus.Plan
+	// MergeMode is passed to the committer (see committer.Options).
+	MergeMode committer.MergeMode
 }
 
 // Resumed is appended to the status of an export's final event when this
@@ -193,7 +195,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan natsbus.Event, 64)
-	com, err := committer.New(nc, cat, o.Plan.Table, committer.Options{Log: log, Fault: o.Fault, OnEvent: func(e natsbus.Event) {
+	com, err := committer.New(nc, cat, o.Plan.Table, committer.Options{Log: log, Fault: o.Fault, MergeMode: o.MergeMode, OnEvent: func(e natsbus.Event) {
 		select {
 		case events <- e:
 		case <-runCtx.Done():
