@@ -233,6 +233,9 @@ func (c *Committer) progress(ctx context.Context) error {
 }
 
 func (c *Committer) exportComplete() bool {
+	if c.cur.Sampled && len(c.detected) < len(c.cur.Plan.Files) {
+		return false // statistics still to come (see checkSample)
+	}
 	inChunk := map[int]int{}
 	if c.chunk != nil {
 		for _, b := range c.chunk.batches {
@@ -320,6 +323,11 @@ func (c *Committer) dataFiles(p *pending) ([]iceberg.DataFile, error) {
 // table and looking for the marker: it is never applied twice.
 func (c *Committer) commit(ctx context.Context) error {
 	p := c.cur
+	if p.Sampled {
+		if stop, err := c.checkSample(ctx); stop || err != nil {
+			return err
+		}
+	}
 	dfs, err := c.dataFiles(p)
 	if err != nil {
 		return err
@@ -373,6 +381,7 @@ func (c *Committer) commit(ctx context.Context) error {
 	if err := c.state.clear(ctx); err != nil {
 		return err
 	}
+	c.ackHeld()
 	c.removeStaged(ctx, p)
 	c.removePaths(ctx, spent)
 	c.Stats.Commits.Add(1)

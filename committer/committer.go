@@ -248,6 +248,21 @@ func (c *Committer) recover(ctx context.Context) error {
 		return nil
 	}
 	c.cur = p
+	c.detected = map[int]*detectResult{}
+	if p.Sampled && len(p.Plan.Schema) > 0 {
+		// checkSample decides again, over the same schema file.
+		if c.fileSchema, err = schema.Parse(p.Plan.Schema, p.Plan.Key); err != nil {
+			return fmt.Errorf("pending state schema file: %w", err)
+		}
+		schema.AssignColumns(c.fileSchema.Fields, schema.ColumnNames(p.Plan.ColumnNames))
+	}
+	if p.Recreate {
+		if c.sch, err = schema.Parse(p.Schema, nil); err != nil {
+			return fmt.Errorf("pending state schema: %w", err)
+		}
+		log.Info("resuming export: creating the table anew with the full schema")
+		return c.recreate(ctx)
+	}
 	if p.Phase == phaseLoad {
 		if c.sch, err = schema.Parse(p.Schema, nil); err != nil {
 			return fmt.Errorf("pending state schema: %w", err)
@@ -295,7 +310,7 @@ func (c *Committer) handle(ctx context.Context, msg jetstream.Msg) error {
 		return c.handlePlan(ctx, msg)
 	}
 	exportID, attempt := h.Get(natsbus.HdrExport), h.Get(natsbus.HdrAttempt)
-	if c.cur == nil || exportID != c.cur.Plan.ExportID || attempt != c.cur.Plan.Attempt {
+	if c.cur == nil || exportID != c.cur.Plan.ExportID || attempt != c.cur.wire() {
 		// Left over from a committed, failed or superseded attempt.
 		c.log.Debug("dropping stale message", "kind", kind, "export", exportID, "attempt", attempt)
 		return msg.Ack()
@@ -396,6 +411,9 @@ func (c *Committer) begin(ctx context.Context, plan *natsbus.Plan, msg jetstream
 	// what an incremental export brings (see evolve).
 	if c.sch == nil || merges(plan.ExportType) && !c.sch.Pinned {
 		p.Phase = phaseDetect
+		if c.tbl == nil {
+			p.Sample = sampleItems(plan)
+		}
 		c.event(natsbus.Event{Status: natsbus.StatusDetecting})
 	} else if err := c.enterLoad(ctx); err != nil {
 		c.cur = nil
@@ -526,13 +544,19 @@ func (c *Committer) publishTasks(ctx context.Context) error {
 		}
 	}
 	for _, f := range p.Plan.Files {
-		if fs := p.Files[f.Index]; fs.complete() || c.detected[f.Index] != nil {
+		if fs := p.Files[f.Index]; fs.complete() || kind == natsbus.TaskDetect && c.detected[f.Index] != nil {
 			continue
 		}
 		t := natsbus.Task{
-			Kind: kind, Table: c.table, ExportID: p.Plan.ExportID, Attempt: p.Plan.Attempt,
+			Kind: kind, Table: c.table, ExportID: p.Plan.ExportID, Attempt: p.wire(),
 			Source: p.Plan.Source, Format: p.Plan.Format, File: f, Key: p.Plan.Key, ExportType: p.Plan.ExportType,
 			Schema: sj, TableSchema: tj,
+		}
+		switch kind {
+		case natsbus.TaskDetect:
+			t.Sample = p.Sample
+		case natsbus.TaskLoad:
+			t.Stats = p.Sampled
 		}
 		if t.Key == nil && c.sch != nil {
 			t.Key = c.sch.Key
@@ -551,8 +575,16 @@ func (c *Committer) publishTasks(ctx context.Context) error {
 	return nil
 }
 
+// handleDetect takes a file's schema statistics: from a detect task, or,
+// while a sampled schema loads, from its load task (held until the export
+// ends, for checkSample).
 func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Msg) error {
-	if c.cur.Phase != phaseDetect || c.detected[file] != nil {
+	stats := c.cur.Phase == phaseLoad && c.cur.Sampled
+	// A detect task's statistics that come late (a retried task) are a
+	// sample's, and must not pass for a load's.
+	batch, _ := natsbus.IntHeader(msg.Headers(), natsbus.HdrBatch)
+	ofLoad := batch == natsbus.StatsBatch
+	if c.cur.Phase != phaseDetect && !stats || stats != ofLoad || c.detected[file] != nil {
 		return msg.Ack()
 	}
 	var r detectResult
@@ -562,14 +594,10 @@ func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Ms
 	r.items, _ = natsbus.IntHeader(msg.Headers(), natsbus.HdrFinal)
 	c.detected[file] = &r
 	c.held = append(c.held, msg)
-	if len(c.detected) < len(c.cur.Plan.Files) {
+	if stats || len(c.detected) < len(c.cur.Plan.Files) {
 		return nil
 	}
-	// Merge in file order so column order does not depend on timing.
-	root := &schema.Stats{}
-	for _, f := range c.cur.Plan.Files {
-		root.Merge(&c.detected[f.Index].stats)
-	}
+	root := c.mergedStats()
 	if c.tbl != nil {
 		if err := c.evolve(ctx, root); err != nil {
 			return c.fail(ctx, err, nil)
@@ -577,22 +605,19 @@ func (c *Committer) handleDetect(ctx context.Context, file int, msg jetstream.Ms
 		c.detected = map[int]*detectResult{}
 		return c.loadDetected(ctx, 0)
 	}
-	key := c.cur.Plan.Key
-	if c.fileSchema != nil && len(c.fileSchema.Key) > 0 {
-		key = c.fileSchema.Key
-	}
-	s, conflicts, err := schema.Decide(root, key, schema.ColumnNames(c.cur.Plan.ColumnNames))
-	if err == nil && c.fileSchema != nil {
-		s = schema.Override(s, c.fileSchema)
-		schema.AssignColumns(s.Fields, schema.ColumnNames(c.cur.Plan.ColumnNames))
-		err = s.Validate()
-	}
+	s, conflicts, err := c.decide(root)
 	if err != nil {
 		return c.fail(ctx, err, nil)
 	}
-	schema.SortConflicts(conflicts)
-	for _, cf := range conflicts {
-		c.log.Warn("type conflict", "detail", cf.String())
+	// A file shorter than the sample was read whole; if all were, the
+	// statistics are the export's and need no check.
+	for _, d := range c.detected {
+		c.cur.Sampled = c.cur.Sampled || c.cur.Sample > 0 && d.items >= c.cur.Sample
+	}
+	if !c.cur.Sampled {
+		for _, cf := range conflicts {
+			c.log.Warn("type conflict", "detail", cf.String())
+		}
 	}
 	c.sch = s
 	c.detected = map[int]*detectResult{}
@@ -608,7 +633,7 @@ func (c *Committer) loadDetected(ctx context.Context, conflicts int) error {
 		return err
 	}
 	c.ackHeld()
-	c.log.Info("schema decided", "columns", len(c.sch.Fields), "conflicts", conflicts)
+	c.log.Info("schema decided", "columns", len(c.sch.Fields), "conflicts", conflicts, "sampled", c.cur.Sampled)
 	return c.publishTasks(ctx)
 }
 
@@ -624,7 +649,7 @@ func (c *Committer) ackHeld() {
 func (c *Committer) fail(ctx context.Context, cause error, msg jetstream.Msg) error {
 	p := c.cur
 	c.log.Error("export failed; nothing of it was committed", "export", p.Plan.ExportID, "err", cause)
-	c.purgeDeadLetters(ctx, p.Plan.ExportID, p.Plan.Attempt)
+	c.purgeDeadLetters(ctx, p.Plan.ExportID, p.wire())
 	c.abortChunk()
 	c.deleteFiles(ctx, p)
 	if err := c.state.clear(ctx); err != nil {

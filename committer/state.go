@@ -61,6 +61,17 @@ type pending struct {
 	Plugins     *string `json:"plugins,omitempty"`
 	// MaxSeq is the highest stream sequence of a message made durable.
 	MaxSeq uint64 `json:"maxSeq"`
+
+	// A new table's schema comes from a sample (see sample.go). Sample is
+	// the items per file its detect tasks read; Sampled says the load
+	// runs with a sampled schema, to be checked against the statistics
+	// its load tasks gather before the export commits. Round counts the
+	// loads after such a check failed, and Recreate says the table must
+	// be dropped and created anew before the next one.
+	Sample   int64 `json:"sample,omitempty"`
+	Sampled  bool  `json:"sampled,omitempty"`
+	Round    int   `json:"round,omitempty"`
+	Recreate bool  `json:"recreate,omitempty"`
 }
 
 // plugins returns the export's plugin chain, "" for none.

@@ -215,7 +215,12 @@ func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plu
 			return nil
 		}}
 	}
+	var seen int64
 	err = t.read(ctx, task, nil, dec, func(rec ddb.Record, line int, raw []byte) error {
+		if task.Sample > 0 && seen >= task.Sample {
+			return errSampled
+		}
+		seen++
 		t.Stats.DetectedItems.Add(1)
 		// An incremental export's NewImages are whole items; deletes
 		// carry no attributes to learn from.
@@ -233,12 +238,23 @@ func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plu
 		}
 		return nil
 	})
+	if errors.Is(err, errSampled) {
+		err = nil
+	}
 	if err == nil && fd != nil {
 		err = fd.flush(ctx)
 	}
 	if err != nil {
 		return err
 	}
+	return t.publishStats(ctx, task, det, natsbus.DetectBatch)
+}
+
+// errSampled stops a sampling detect task's read.
+var errSampled = errors.New("sampled enough items")
+
+// publishStats publishes a file's schema statistics.
+func (t *Transformer) publishStats(ctx context.Context, task *natsbus.Task, det *schema.Detector, batch int) error {
 	body, err := json.Marshal(det.Stats())
 	if err != nil {
 		return err
@@ -246,7 +262,8 @@ func (t *Transformer) detect(ctx context.Context, task *natsbus.Task, chain *plu
 	m := nats.NewMsg(natsbus.BatchSubject(task.Table))
 	t.headers(m, task, natsbus.KindDetect)
 	m.Header.Set(natsbus.HdrFinal, strconv.FormatInt(det.Items(), 10))
-	m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, -1))
+	m.Header.Set(natsbus.HdrBatch, strconv.Itoa(batch))
+	m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, batch))
 	m.Data = body
 	return t.publish(ctx, m)
 }
@@ -287,6 +304,12 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 		name = objstore.Location(st, task.File.Key)
 	}
 	letters := map[int]*natsbus.DeadLetter{} // a replay's, by line
+	// With Stats, the load also observes what a detect task would, for
+	// the committer to check the sampled schema against.
+	var det *schema.Detector
+	if task.Stats {
+		det = schema.NewDetector(task.Key)
+	}
 	dec, err := NewDecoder(task.Format)
 	if err != nil {
 		return err
@@ -410,6 +433,9 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 				return nil
 			}
 			for _, out := range o.Items {
+				if det != nil {
+					det.Observe(out)
+				}
 				if err := appendRow(out, it.ts, it.line); err != nil {
 					return err
 				}
@@ -435,6 +461,9 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 		case rec.Item != nil && fd != nil:
 			flushed, err = fd.add(ctx, rec.Item, line, raw, 0)
 		case rec.Item != nil:
+			if det != nil {
+				det.Observe(rec.Item)
+			}
 			err = appendRow(rec.Item, 0, line)
 		default:
 			if err := checkKeys(&rec, s.Key); err != nil {
@@ -447,6 +476,9 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 			case fd != nil:
 				flushed, err = fd.add(ctx, rec.NewImage, line, raw, rec.WriteTimestampMicros)
 			default:
+				if det != nil {
+					det.Observe(rec.NewImage)
+				}
 				err = appendRow(rec.NewImage, rec.WriteTimestampMicros, line)
 			}
 		}
@@ -465,6 +497,13 @@ func (t *Transformer) load(ctx context.Context, task *natsbus.Task, chain *plugi
 	}
 	if err != nil {
 		return err
+	}
+	if det != nil {
+		// Before the final batch: the committer has every file's
+		// statistics once it has every file's final batch.
+		if err := t.publishStats(ctx, task, det, natsbus.StatsBatch); err != nil {
+			return err
+		}
 	}
 	return flush(true)
 }

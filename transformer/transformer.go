@@ -281,7 +281,7 @@ func (t *Transformer) store(ctx context.Context, uri string) (objstore.Store, er
 func (t *Transformer) publishError(ctx context.Context, task *natsbus.Task, cause error) error {
 	m := nats.NewMsg(natsbus.BatchSubject(task.Table))
 	t.headers(m, task, natsbus.KindError)
-	m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, -2))
+	m.Header.Set(jetstream.MsgIDHeader, natsbus.BatchMsgID(task.ExportID, task.Attempt, task.File.Index, natsbus.ErrorBatch))
 	m.Data = []byte(cause.Error())
 	return t.publish(ctx, m)
 }

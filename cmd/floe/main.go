@@ -21,6 +21,7 @@ import (
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
+	"github.com/floe-io/floe/internal/natsbus"
 	"github.com/floe-io/floe/internal/objstore"
 	"github.com/floe-io/floe/internal/planner"
 	"github.com/floe-io/floe/internal/schema"
@@ -116,6 +117,7 @@ type tableFlags struct {
 	FormatVersion  int      `help:"Iceberg format version of a new table: 2 or 3." enum:"2,3" default:"2"`
 	TargetFileSize byteSize `help:"Target Parquet data file size (e.g. 128MiB)." default:"128MiB" placeholder:"SIZE"`
 	AllowGaps      bool     `help:"Apply an incremental export even if it does not start where the table's changes end (changes made in the gap are missing for good). Without it such an export is refused."`
+	SchemaSample   string   `help:"How a new table's types are detected: from the first N items of each data file, checked against every item as the export loads (it loads again, once, in the rare case the whole export needs other types); 'auto' samples about 20,000 items in all; 'all' reads every item in a detection pass before loading (two reads of the export, no second load)." default:"auto" placeholder:"N|auto|all"`
 }
 
 // mergeFlags choose how a committer writes incremental exports.
@@ -128,6 +130,17 @@ func (f tableFlags) plan(table string, s3 s3Flags) (planner.Options, error) {
 		Table: table, S3: s3.options(), Key: f.Key, ColumnNames: schema.ColumnNames(f.ColumnNames),
 		PartitionBy: f.PartitionBy, FormatVersion: f.FormatVersion, TargetFileSize: int64(f.TargetFileSize),
 		AllowGaps: f.AllowGaps,
+	}
+	switch f.SchemaSample {
+	case "auto", "":
+	case "all":
+		o.SchemaSample = natsbus.SchemaSampleAll
+	default:
+		n, err := strconv.ParseInt(f.SchemaSample, 10, 64)
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("--schema-sample %q: want a number of items per data file, auto or all", f.SchemaSample)
+		}
+		o.SchemaSample = n
 	}
 	if f.Schema != "" {
 		data, err := os.ReadFile(f.Schema)

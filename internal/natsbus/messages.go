@@ -104,7 +104,16 @@ type Plan struct {
 	FormatVersion int             `json:"formatVersion,omitempty"`
 	// TargetFileSize is the data file size the committer aims for.
 	TargetFileSize int64 `json:"targetFileSize,omitempty"`
+	// SchemaSample is how many items of each file a new table's schema
+	// is first decided from, the load then checking it against every
+	// item: 0 for the committer's default, SchemaSampleAll for a
+	// detection pass over every item before the load.
+	SchemaSample int64 `json:"schemaSample,omitempty"`
 }
+
+// SchemaSampleAll is the Plan.SchemaSample that asks for a full
+// detection pass.
+const SchemaSampleAll = -1
 
 // Task asks a transformer to process one data file.
 type Task struct {
@@ -123,7 +132,23 @@ type Task struct {
 	// the table's field IDs) are set on load tasks.
 	Schema      json.RawMessage `json:"schema,omitempty"`
 	TableSchema json.RawMessage `json:"tableSchema,omitempty"`
+	// Sample, on a detect task, stops detection after that many items:
+	// the schema is decided from a sample of every file, and the load
+	// checks it (Stats).
+	Sample int64 `json:"sample,omitempty"`
+	// Stats, on a load task, asks for the file's schema statistics too,
+	// gathered while loading and published (KindDetect, batch
+	// StatsBatch) before the file's final batch.
+	Stats bool `json:"stats,omitempty"`
 }
+
+// Batch numbers of a file's results other than its batches, in message
+// ids (BatchMsgID).
+const (
+	DetectBatch = -1 // a detect task's statistics
+	ErrorBatch  = -2 // a file that cannot be processed
+	StatsBatch  = -3 // a load task's statistics (Task.Stats)
+)
 
 // Event is what a committer announces about an export.
 type Event struct {
@@ -199,8 +224,8 @@ func TaskMsgID(t *Task) string {
 	return fmt.Sprintf("%s/%s/%d/%s", t.ExportID, t.Attempt, t.File.Index, t.Kind)
 }
 
-// BatchMsgID is the Nats-Msg-Id of a batch (or detect/error result, with
-// batch -1/-2): export/attempt/file/batch. Batching of a file is
+// BatchMsgID is the Nats-Msg-Id of a batch (or of another result, with
+// DetectBatch, ErrorBatch or StatsBatch): export/attempt/file/batch. Batching of a file is
 // deterministic, so a retried task republishes the same ids.
 func BatchMsgID(exportID, attempt string, file, batch int) string {
 	return fmt.Sprintf("%s/%s/%d/%d", exportID, attempt, file, batch)

@@ -42,6 +42,9 @@ type Options struct {
 	// AllowGaps applies incremental exports that do not start where the
 	// table's changes end.
 	AllowGaps bool
+	// SchemaSample is how a new table's schema is detected (see
+	// natsbus.Plan.SchemaSample).
+	SchemaSample int64
 }
 
 // Plans discovers the exports and returns their plans in apply order, with
@@ -88,6 +91,7 @@ func Plans(ctx context.Context, o Options) ([]natsbus.Plan, []string, error) {
 			Format: e.Summary.OutputFormat, ItemCount: e.Summary.ItemCount,
 			Key: o.Key, Schema: schemaJSON, ColumnNames: string(o.ColumnNames),
 			PartitionBy: o.PartitionBy, FormatVersion: o.FormatVersion, TargetFileSize: o.TargetFileSize,
+			SchemaSample: o.SchemaSample,
 		}
 		if e.Incremental() {
 			p.ExportType = export.TypeIncremental

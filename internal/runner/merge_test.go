@@ -71,7 +71,7 @@ func TestIncrementalHistory(t *testing.T) {
 			}
 			exports := append([]exportgen.ExportInfo{gen.Full}, gen.Incrementals...)
 			var ids map[string]int64 // v3: the row id of every key
-			mode := mor // the table's
+			mode := mor              // the table's
 			onlyCopyOnWrite := true
 			for i, e := range exports {
 				opts.Exports = []string{e.Dir}
