@@ -8,6 +8,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ type chunk struct {
 	// Parquet file of their own when the chunk is flushed.
 	tombs   []arrow.RecordBatch
 	deletes int64
+	// id is the write id the chunk's files are named with.
+	id string
 }
 
 func (ch *chunk) releaseTombs() {
@@ -60,6 +63,9 @@ func (ch *chunk) releaseTombs() {
 }
 
 func (ch *chunk) has(file, batch int) bool {
+	if ch == nil {
+		return false
+	}
 	for _, b := range ch.batches {
 		if b == [2]int{file, batch} {
 			return true
@@ -77,7 +83,7 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 	h := msg.Headers()
 	b, ok := natsbus.IntHeader(h, natsbus.HdrBatch)
 	batch := int(b)
-	if !ok || fs.isDone(batch) || (c.chunk != nil && c.chunk.has(file, batch)) {
+	if !ok || fs.isDone(batch) || c.chunk.has(file, batch) || c.closing.has(file, batch) {
 		return msg.Ack()
 	}
 	if final, ok := natsbus.IntHeader(h, natsbus.HdrFinal); ok {
@@ -91,7 +97,7 @@ func (c *Committer) handleBatch(ctx context.Context, file int, fs *fileState, ms
 		return c.fail(ctx, fmt.Errorf("batch %d of file %d cannot be decoded: %w", batch, file, err), msg)
 	}
 	if c.chunk == nil {
-		c.chunk = &chunk{}
+		c.chunk = &chunk{id: c.cur.Inflight}
 	}
 	ch := c.chunk
 	if _, deletes := natsbus.IntHeader(h, natsbus.HdrDeletes); deletes && rec != nil && rec.NumRows() > 0 {
@@ -164,9 +170,9 @@ func (c *Committer) checkPlugins(chain string, file int) error {
 // startWriter starts the chunk's data file writer (iceberg-go's, in its own
 // goroutine), named with the write id recorded in the pending state.
 func (c *Committer) startWriter(ctx context.Context, ch *chunk, sc *arrow.Schema) error {
-	id, err := uuid.Parse(c.cur.Inflight)
+	id, err := uuid.Parse(ch.id)
 	if err != nil {
-		return fmt.Errorf("pending state write id %q: %w", c.cur.Inflight, err)
+		return fmt.Errorf("pending state write id %q: %w", ch.id, err)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	ch.in, ch.done, ch.cancel = make(chan arrow.RecordBatch, 4), make(chan struct{}), cancel
@@ -218,6 +224,11 @@ func (c *Committer) progress(ctx context.Context) error {
 	if c.cur == nil || c.cur.Phase != phaseLoad {
 		return nil
 	}
+	if ch := c.closing; ch != nil && ch.closed() {
+		if err := c.finishClosing(ctx); err != nil {
+			return err
+		}
+	}
 	if c.chunk != nil && c.chunk.bytes >= c.chunkBytes() {
 		if err := c.flushChunk(ctx); err != nil {
 			return err
@@ -229,6 +240,9 @@ func (c *Committer) progress(ctx context.Context) error {
 	if err := c.flushChunk(ctx); err != nil {
 		return err
 	}
+	if err := c.finishClosing(ctx); err != nil {
+		return err
+	}
 	return c.commit(ctx)
 }
 
@@ -237,9 +251,11 @@ func (c *Committer) exportComplete() bool {
 		return false // statistics still to come (see checkSample)
 	}
 	inChunk := map[int]int{}
-	if c.chunk != nil {
-		for _, b := range c.chunk.batches {
-			inChunk[b[0]]++
+	for _, ch := range []*chunk{c.chunk, c.closing} {
+		if ch != nil {
+			for _, b := range ch.batches {
+				inChunk[b[0]]++
+			}
 		}
 	}
 	for i, fs := range c.cur.Files {
@@ -250,25 +266,57 @@ func (c *Committer) exportComplete() bool {
 	return true
 }
 
-// flushChunk closes the chunk's data files, records them in the pending
-// state, and only then acks the chunk's messages.
+// closed reports whether the chunk's writer has finished.
+func (ch *chunk) closed() bool {
+	select {
+	case <-ch.done:
+		return true
+	default:
+		return ch.in == nil
+	}
+}
+
+// flushChunk closes the current chunk: its writer finishes its files in
+// the background while the next chunk is written (under a new write id,
+// saved in the pending state first), and finishClosing lists them in the
+// pending state and acks the chunk's messages. One chunk closes at a
+// time: a second waits for the first, which bounds both memory and the
+// un-acked messages to two chunks.
 func (c *Committer) flushChunk(ctx context.Context) error {
 	ch := c.chunk
 	if ch == nil {
 		return nil
 	}
+	if err := c.finishClosing(ctx); err != nil {
+		return err
+	}
+	c.chunk, c.closing = nil, ch
 	if ch.in != nil {
 		close(ch.in)
+	}
+	p := c.cur
+	p.Closing, p.Inflight = p.Inflight, newWriteID()
+	return c.state.save(ctx, p)
+}
+
+// finishClosing waits for the closing chunk's files, records them in the
+// pending state, and only then acks the chunk's messages.
+func (c *Committer) finishClosing(ctx context.Context) error {
+	ch := c.closing
+	if ch == nil {
+		return nil
+	}
+	if ch.in != nil {
 		<-ch.done
 	}
-	c.chunk = nil
+	c.closing = nil
 	defer ch.releaseTombs()
 	if ch.err != nil {
 		return fmt.Errorf("writing data files for export %s: %w", c.cur.Plan.ExportID, ch.err)
 	}
 	p := c.cur
 	if len(ch.tombs) > 0 {
-		path, err := c.stageDeletes(ctx, ch.tombs)
+		path, err := c.stageDeletes(ctx, ch.id, ch.tombs)
 		if err != nil {
 			return fmt.Errorf("staging the deletes of export %s: %w", p.Plan.ExportID, err)
 		}
@@ -292,7 +340,7 @@ func (c *Committer) flushChunk(ctx context.Context) error {
 	p.Failed += ch.failed
 	p.DropDeletes += ch.dropDel
 	p.MaxSeq = max(p.MaxSeq, ch.maxSeq)
-	p.Inflight = newWriteID()
+	p.Closing = ""
 	if err := c.state.save(ctx, p); err != nil {
 		return err
 	}
@@ -534,22 +582,25 @@ func (c *Committer) removeFiles(ctx context.Context, what string, paths []string
 	}
 }
 
-// abortChunk stops an unfinished chunk; its files become orphans, removed
-// through the Inflight id by deleteFiles or on the next start.
+// abortChunk stops the unfinished chunks; their files become orphans,
+// removed through their write ids by deleteFiles or on the next start.
 func (c *Committer) abortChunk() {
-	ch := c.chunk
-	if ch == nil {
-		return
+	for _, ch := range []*chunk{c.chunk, c.closing} {
+		if ch == nil {
+			continue
+		}
+		ch.releaseTombs()
+		if ch.cancel != nil {
+			ch.cancel()
+		}
+		if ch.in != nil {
+			if ch == c.chunk {
+				close(ch.in)
+			}
+			<-ch.done
+		}
 	}
-	c.chunk = nil
-	ch.releaseTombs()
-	if ch.cancel != nil {
-		ch.cancel()
-	}
-	if ch.in != nil {
-		close(ch.in)
-		<-ch.done
-	}
+	c.chunk, c.closing = nil, nil
 }
 
 // deleteFiles removes every data file written for an export that will not
@@ -621,10 +672,11 @@ func (c *Committer) removeUnreferenced(ctx context.Context) {
 	}
 }
 
-// removeOrphans deletes data files of the in-flight chunk that a crash
-// left behind: they carry the chunk's write id but are not listed.
+// removeOrphans deletes data files of the in-flight chunks that a crash
+// left behind: they carry a chunk's write id but are not listed.
 func (c *Committer) removeOrphans(ctx context.Context, p *pending) error {
-	if p.Inflight == "" {
+	ids := slices.DeleteFunc([]string{p.Inflight, p.Closing}, func(id string) bool { return id == "" })
+	if len(ids) == 0 {
 		return nil
 	}
 	root, ok := localPath(c.tbl.Location())
@@ -647,7 +699,7 @@ func (c *Committer) removeOrphans(ctx context.Context, p *pending) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		if strings.Contains(d.Name(), p.Inflight) && !listed[path] {
+		if slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(d.Name(), id) }) && !listed[path] {
 			c.log.Info("removing orphan data file of an interrupted write", "path", path)
 			return os.Remove(path)
 		}

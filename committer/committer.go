@@ -95,9 +95,11 @@ type Committer struct {
 	fileSchema *schema.Schema
 	detected   map[int]*detectResult
 	chunk      *chunk
-	held       []jetstream.Msg // acked once the current export ends
-	queued     []jetstream.Msg // plans waiting for the current export
-	streamID   string
+	// closing is the chunk before chunk while its files close.
+	closing  *chunk
+	held     []jetstream.Msg // acked once the current export ends
+	queued   []jetstream.Msg // plans waiting for the current export
+	streamID string
 	// streamMaxBytes caps chunks: un-acked chunk messages occupy the
 	// stream, and a chunk that could fill it would wait forever.
 	streamMaxBytes int64
@@ -161,7 +163,20 @@ func (c *Committer) Run(ctx context.Context) error {
 	defer stop()
 	defer it.Stop()
 	for {
-		msg, err := it.Next()
+		// While a chunk closes, wake up now and then to finish it even if
+		// no message comes: its messages wait un-acked until then.
+		var next []jetstream.NextOpt
+		if c.closing != nil {
+			next = append(next, jetstream.NextMaxWait(100*time.Millisecond))
+		}
+		msg, err := it.Next(next...)
+		if errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			if err := c.progress(ctx); err != nil {
+				c.abortChunk()
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				break
@@ -273,6 +288,7 @@ func (c *Committer) recover(ctx context.Context) error {
 		if err := c.removeOrphans(ctx, p); err != nil {
 			return err
 		}
+		p.Closing = "" // its files are listed, or were just removed
 	}
 	if p.Phase == phaseDetect && tbl != nil {
 		if c.sch, err = tableSchema(tbl); err != nil {

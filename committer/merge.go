@@ -108,7 +108,7 @@ func (mf *mergeFile) deletedByEquality(id int32) bool {
 // stageDeletes writes a chunk's delete rows (key columns and write
 // timestamp) into a Parquet file named with the chunk's write id, so that
 // a crash before it is listed leaves an orphan found by that id.
-func (c *Committer) stageDeletes(ctx context.Context, recs []arrow.RecordBatch) (string, error) {
+func (c *Committer) stageDeletes(ctx context.Context, id string, recs []arrow.RecordBatch) (string, error) {
 	fsys, err := c.tbl.FS(ctx)
 	if err != nil {
 		return "", err
@@ -129,7 +129,7 @@ func (c *Committer) stageDeletes(ctx context.Context, recs []arrow.RecordBatch) 
 		idx[i], fields[i] = ii[0], sc.Field(ii[0])
 	}
 	proj := arrow.NewSchema(fields, nil)
-	path := c.tbl.Location() + "/data/" + c.cur.Inflight + "-deletes.parquet"
+	path := c.tbl.Location() + "/data/" + id + "-deletes.parquet"
 	out, err := wfs.Create(path)
 	if err != nil {
 		return "", fmt.Errorf("creating %s: %w", path, err)

@@ -37,9 +37,12 @@ type pending struct {
 	// DataFiles are the Parquet files written for this export, encoded
 	// with iceberg-go's codec, waiting for the commit.
 	DataFiles [][]byte `json:"dataFiles,omitempty"`
-	// Inflight is the write UUID of the chunk being written now: files
-	// carrying it that are not in DataFiles are orphans of a crash.
+	// Inflight is the write UUID of the chunk being written now, and
+	// Closing that of the chunk before it while its files close (see
+	// flushChunk): files carrying either that are not in DataFiles are
+	// orphans of a crash.
 	Inflight string `json:"inflight,omitempty"`
+	Closing  string `json:"closing,omitempty"`
 	// Staged lists the Parquet files holding the deletes of an
 	// incremental export (keys and write timestamps), made durable like
 	// DataFiles; they are never committed and are removed afterwards.

@@ -95,7 +95,7 @@ con.execute(f"COPY (SELECT * FROM read_json({files!r}, format = 'newline_delimit
             f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
 PY
 )
-    rows=$("$duckdb_py" -c "import duckdb, sys; print(duckdb.sql(\"SELECT count(*) FROM '$out'\").fetchone()[0])")
+    rows=$("$duckdb_py" -c "import duckdb, sys; print(duckdb.sql(\"SELECT count(*) FROM '$out'\").fetchall()[0][0])")
     ratio=$(awk -v f="$floe_default" -v d="$d" 'BEGIN{printf "%.2f", d/f}')
     echo "  duckdb $("$duckdb_py" -c 'import duckdb; print(duckdb.__version__)') (2 threads) JSON -> Parquet: ${d}s for $rows rows; floe's default path ${floe_default}s: floe is ${ratio}x DuckDB's speed (target >= ${target_duckdb_ratio}x: $(awk -v v="$ratio" -v t="$target_duckdb_ratio" 'BEGIN{print (v >= t ? "meets" : "MISSES")}'))"
     rm -f "$out"
