@@ -1,48 +1,19 @@
 package arrowconv
 
 import (
-	"strconv"
 	"testing"
 
 	"github.com/floe-io/floe/internal/ddb"
+	"github.com/floe-io/floe/internal/ddb/ddbtest"
 	"github.com/floe-io/floe/internal/schema"
 )
-
-// orderItem is a realistic order of about 0.5 KB of DynamoDB JSON: the
-// shape the transformer's hot path sees most, with decimals, sets, a list
-// of maps and a nested map.
-func orderItem(i int) ddb.Item {
-	n := strconv.Itoa(i)
-	return item(
-		at("pk", vS("CUSTOMER#"+n)),
-		at("sk", vS("ORDER#2024-03-17T09:21:44Z#"+n)),
-		at("status", vS("SHIPPED")),
-		at("amount", vN("129.97")),
-		at("quantity", vN("3")),
-		at("email", vS("jane.doe"+n+"@example.com")),
-		at("createdAt", vS("2024-03-17T09:21:44.123Z")),
-		at("tags", vSS("gift", "priority", "eu")),
-		at("lineItems", vL(
-			vM(at("sku", vS("A-1001")), at("qty", vN("2")), at("price", vN("19.99"))),
-			vM(at("sku", vS("B-2002")), at("qty", vN("1")), at("price", vN("89.99"))),
-		)),
-		at("address", vM(
-			at("street", vS("12 Rue de la Paix")),
-			at("city", vS("Paris")),
-			at("zip", vS("75002")),
-			at("country", vS("FR")),
-		)),
-		at("gift", vBool(i%2 == 0)),
-		at("ratings", vNS("4", "5", "3")),
-	)
-}
 
 // BenchmarkBuilderAppend measures Builder.Append on order items, flushing
 // a record batch every 4096 items as the transformer does.
 func BenchmarkBuilderAppend(b *testing.B) {
 	items := make([]ddb.Item, 64)
 	for i := range items {
-		items[i] = orderItem(i)
+		items[i] = ddbtest.OrderItem(i)
 	}
 	if n := len(ddb.AppendItemJSON(nil, items[0])); n < 400 || n > 700 {
 		b.Fatalf("order item is %d bytes of JSON, want about 500", n)

@@ -293,3 +293,40 @@ func TestCodecDecodeScratch(t *testing.T) {
 		recs[i].Release()
 	}
 }
+
+// BenchmarkCodec measures a batch's trip between transformer and
+// committer: Arrow IPC and zstd encode, then decode, of a 4096-row batch
+// of every column kind, per row.
+func BenchmarkCodec(b *testing.B) {
+	c, err := NewCodec(memory.DefaultAllocator)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rows = 4096
+	rec := buildVaried(memory.DefaultAllocator, rows)
+	defer rec.Release()
+	var (
+		scratch bytes.Buffer
+		dec     []byte
+		buf     []byte
+		bytesIn int64
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if buf, err = c.Encode(buf[:0], &scratch, rec); err != nil {
+			b.Fatal(err)
+		}
+		bytesIn += int64(scratch.Len())
+		out, err := c.Decode(BatchEncoding, buf, &dec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out.NumRows() != rows {
+			b.Fatalf("decoded %d rows, want %d", out.NumRows(), rows)
+		}
+		out.Release()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+	b.ReportMetric(float64(bytesIn)/float64(b.N*len(buf)), "ratio")
+}
