@@ -62,7 +62,7 @@ BENCH_ITEMS ?= 1000000 4000000
 bench: bench-stages bench-e2e bench-merge bench-plugins
 
 bench-stages:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/ddb/ ./internal/arrowconv/ ./internal/schema/ ./internal/natsbus/ ./internal/exportgen/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/ddb/ ./internal/arrowconv/ ./internal/schema/ ./internal/natsbus/ ./committer/ ./internal/exportgen/
 
 bench-e2e: build
 	bash scripts/bench.sh $(BENCH_ITEMS)

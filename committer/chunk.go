@@ -185,12 +185,7 @@ func (c *Committer) startWriter(ctx context.Context, ch *chunk, sc *arrow.Schema
 	}
 	go func() {
 		defer close(ch.done)
-		for df, err := range table.WriteRecords(wctx, c.tbl, sc, iter.Seq2[arrow.RecordBatch, error](records),
-			table.WithWriteUUID(id),
-			table.WithRecordBatchBufferSize(4),
-			table.WithParquetRowGroupLimit(128*1024),
-			table.WithMaxWriteWorkers(1),
-		) {
+		for df, err := range writeRecords(wctx, c.tbl, sc, records, id) {
 			if err != nil {
 				ch.err = err
 				// Drain so the committer never blocks sending.
@@ -203,6 +198,18 @@ func (c *Committer) startWriter(ctx context.Context, ch *chunk, sc *arrow.Schema
 		}
 	}()
 	return nil
+}
+
+// writeRecords writes record batches into data files of tbl named with
+// id, as a chunk does: row groups of 128Ki rows (the writer buffers one),
+// one writer goroutine. It releases the batches.
+func writeRecords(ctx context.Context, tbl *table.Table, sc *arrow.Schema, records iter.Seq2[arrow.RecordBatch, error], id uuid.UUID) iter.Seq2[iceberg.DataFile, error] {
+	return table.WriteRecords(ctx, tbl, sc, records,
+		table.WithWriteUUID(id),
+		table.WithRecordBatchBufferSize(4),
+		table.WithParquetRowGroupLimit(128*1024),
+		table.WithMaxWriteWorkers(1),
+	)
 }
 
 // chunkBytes is the chunk size at which data files are closed and made
